@@ -1,0 +1,3 @@
+from pip_tfmac.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Entry point: find the command, hand pip's commands to pip, dispatch our own.
+
+Start-up time is a feature (`alias pip=pip-tfmac`): this module imports nothing heavy, and a
+command that needs no rewrite is handed to pip by `exec` before anything else is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable, Optional, Sequence
+
+from pip_tfmac import __version__
+from pip_tfmac.errors import ExitCode, TfmacError
+
+# pip's general options that take a value (`pip --log FILE install x`). Kept by hand because
+# importing pip's parser costs ~100 ms on every call; tests/unit/test_cli_scan.py checks this set
+# against the installed pip's own parser so it cannot drift.
+PIP_GENERAL_VALUE_OPTIONS = frozenset(
+    {
+        "--cache-dir", "--cert", "--client-cert", "--default-timeout", "--exists-action",
+        "--keyring-provider", "--local-log", "--log", "--log-file", "--proxy", "--python",
+        "--resume-retries", "--retries", "--timeout", "--trusted-host", "--use-deprecated",
+        "--use-feature",
+    }
+)
+
+# Our own commands; every other command belongs to pip.
+OWN_COMMANDS = {
+    "plan": "pip_tfmac.commands.plan",
+    "verify": "pip_tfmac.commands.verify",
+    "doctor": "pip_tfmac.commands.doctor",
+    "repair": "pip_tfmac.commands.doctor",
+    "wheelhouse": "pip_tfmac.commands.wheelhouse",
+}
+# pip commands that pip-tfmac may rewrite; they fall back to pip when nothing needs rewriting.
+REWRITTEN_COMMANDS = {
+    "install": "pip_tfmac.commands.install",
+    "download": "pip_tfmac.commands.download",
+}
+
+HELP = f"""\
+pip-tfmac {__version__}: pip, plus TensorFlow that works on Apple Silicon.
+
+Usage:
+  pip-tfmac <pip command> [options]      every pip command, unchanged (list, freeze, ...)
+  pip-tfmac install [options] REQS        pip install; rewrites the TensorFlow family for
+                                          macOS arm64 and pairs tensorflow-metal
+  pip-tfmac download [options] REQS       pip download; the same rewrite, builds a wheelhouse
+  pip-tfmac plan [install options] REQS   print the plan (--json for scripts), install nothing
+  pip-tfmac verify [--python PATH]        check that TensorFlow imports and uses the GPU
+  pip-tfmac doctor [--python PATH]        diagnose an environment and say the fix (--fix)
+  pip-tfmac wheelhouse dir|list|info|verify|remove|purge
+                                          the wheels pip-tfmac built or fetched
+
+Options added to install/download/plan:
+  --platform macos-arm64                  plan for Apple Silicon from any OS (with
+                                          --python-version X.Y; --macos-version N, default 14)
+  --explain                               print the plan before installing
+  --strict                                make every correction an error
+  --no-metal                              never add tensorflow-metal
+  --allow-unverified-metal                accept a TF/metal pair nobody has tested
+  --json                                  (plan, verify, doctor) one JSON object on stdout
+  --no-verify / --require-gpu             skip the GPU check / fail when there is no GPU
+  --offline                               install only from the wheelhouse, no network
+  --tfmac-cache-dir DIR / --no-tfmac-cache
+                                          wheelhouse location (PIP_TFMAC_CACHE_DIR) / use a
+                                          temporary one
+
+Run `pip-tfmac help` for pip's own help. Exit codes are listed in the README.
+"""
+
+
+def split_command(argv: Sequence[str]) -> tuple[Optional[int], Optional[str]]:
+    """Index and name of the command word, skipping pip's general options (as pip does)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return None, None
+        if not arg.startswith("-") or arg == "-":
+            return i, arg
+        if "=" not in arg and arg in PIP_GENERAL_VALUE_OPTIONS:
+            i += 2
+            continue
+        i += 1
+    return None, None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    index, command = split_command(args)
+    try:
+        if command is None:
+            general = args
+            if any(a in ("--version", "-V") for a in general):
+                here = os.path.dirname(os.path.abspath(__file__))
+                py = "%d.%d" % sys.version_info[:2]
+                print(f"pip-tfmac {__version__} from {here} (python {py})")
+                return 0
+            if not general or any(a in ("--help", "-h") for a in general):
+                sys.stdout.write(HELP)
+                return 0
+            return _pass_through(args)
+        module = OWN_COMMANDS.get(command)
+        if command == "cache" and index is not None and args[index + 1 : index + 2] == ["verify"]:
+            # pip's `cache` has no `verify`: `pip-tfmac cache verify` means our wheelhouse.
+            module = OWN_COMMANDS["wheelhouse"]
+        if module is None:
+            module = REWRITTEN_COMMANDS.get(command)
+        if module is None:
+            return _pass_through(args)
+        run = _load(module)
+        return run(args, index)
+    except TfmacError as exc:
+        if "--json" in args:
+            import json
+
+            print(json.dumps({"version": 1, "error": exc.to_json()}, indent=2))
+        print(exc.render(), file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("pip-tfmac: interrupted; nothing further was changed.", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+
+
+def _load(module: str) -> Callable[[list[str], Optional[int]], int]:
+    import importlib
+
+    return importlib.import_module(module).run  # type: ignore[no-any-return]
+
+
+def _pass_through(args: list[str]) -> int:
+    from pip_tfmac.passthrough import exec_pip
+
+    return exec_pip(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

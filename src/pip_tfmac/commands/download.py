@@ -1,0 +1,71 @@
+"""`pip-tfmac download -d DIR REQS`: a complete wheelhouse for the planned set.
+
+With `--platform macos-arm64 --python-version X.Y` this builds, from any machine, every wheel a
+Mac needs to install the plan offline: pip downloads the resolved set, and the wheels pip-tfmac
+built (aliases, patched wheels) come along from the find-links folder. Requests outside the
+TensorFlow family are plain `pip download`.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from pip_tfmac import pip as pip_runner
+from pip_tfmac.commands._common import open_wheelhouse
+from pip_tfmac.errors import BadInputError, UsageError
+from pip_tfmac.knowledge import load
+from pip_tfmac.passthrough import exec_pip
+from pip_tfmac.pipargs import parse_install, split_own
+from pip_tfmac.report import print_plan, warnings_to_stderr
+from pip_tfmac.resolve import needs_planning, resolve
+
+_DEST = ("-d", "--dest", "--destination-dir", "--destination-directory")
+
+
+def take_dest(tokens: list[str]) -> tuple[Optional[str], list[str]]:
+    """Remove pip download's -d/--dest (install has no such option) and return its value."""
+    rest: list[str] = []
+    dest: Optional[str] = None
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        name, eq, value = token.partition("=")
+        if name in _DEST[1:] and eq:
+            dest = value
+        elif token in _DEST and i + 1 < len(tokens):
+            dest = tokens[i + 1]
+            i += 1
+        elif token.startswith("-d") and len(token) > 2 and not token.startswith("--"):
+            dest = token[2:]
+        else:
+            rest.append(token)
+        i += 1
+    return dest, rest
+
+
+def run(args: list[str], index: Optional[int]) -> int:
+    assert index is not None
+    _own, rest, _short = split_own(list(args[index + 1 :]))
+    dest, without_dest = take_dest(list(args[index + 1 :]))
+    as_install = [*args[:index], "install", *without_dest]
+    try:
+        parsed = parse_install(as_install, index, "install")
+    except (BadInputError, UsageError):
+        if rest != list(args[index + 1 :]):
+            raise
+        return exec_pip(args)
+    if not needs_planning(parsed, load()):
+        return exec_pip([*args[: index + 1], *rest])
+    resolved = resolve(parsed, open_wheelhouse(parsed))
+    try:
+        if parsed.own.explain:
+            print_plan(resolved, as_json=parsed.own.json)
+        else:
+            warnings_to_stderr(resolved)
+        argv = pip_runner.base_argv(resolved.python, parsed.general) + ["download"]
+        if dest:
+            argv += ["-d", dest]
+        argv += [a for a in resolved.pip_install_args()]
+        return pip_runner.run(argv, capture=False).returncode
+    finally:
+        resolved.cleanup()

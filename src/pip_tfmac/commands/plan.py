@@ -1,0 +1,21 @@
+"""`pip-tfmac plan [install options] REQS`: print the plan; install nothing."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from pip_tfmac.commands._common import open_wheelhouse
+from pip_tfmac.pipargs import parse_install
+from pip_tfmac.report import print_plan
+from pip_tfmac.resolve import resolve
+
+
+def run(args: list[str], index: Optional[int]) -> int:
+    assert index is not None
+    parsed = parse_install(args, index, "install")
+    resolved = resolve(parsed, open_wheelhouse(parsed))
+    try:
+        print_plan(resolved, as_json=parsed.own.json)
+        return 0
+    finally:
+        resolved.cleanup()

@@ -1,0 +1,50 @@
+"""Hand a command to pip unchanged: same argv, same output, same exit code.
+
+The command runs in the target interpreter's own pip when it has one, which is exactly what
+`pip` means inside that environment; otherwise our pip is pointed at it with `--python`.
+On POSIX we `exec`, so the exit code, signals and terminal are pip's own.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Sequence
+
+from pip_tfmac.interpreter import python_option, resolve_target_python, same_interpreter
+
+# Runs pip's console entry point with argv[0] = "pip", so usage and help text read as they
+# do for the `pip` command (pip derives its program name from argv[0]).
+_BOOT = "import sys; sys.argv[0] = 'pip'; from pip._internal.cli.main import main; sys.exit(main())"
+
+
+def pip_argv(args: Sequence[str]) -> list[str]:
+    if python_option(args):
+        return [sys.executable, "-c", _BOOT, *args]
+    target = resolve_target_python(args)
+    if same_interpreter(target, sys.executable) or _has_pip(target):
+        return [target, "-c", _BOOT, *args]
+    return [sys.executable, "-c", _BOOT, "--python", target, *args]
+
+
+def _has_pip(python: str) -> bool:
+    env = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    for libdir in ("lib", "Lib", "lib64"):
+        root = os.path.join(env, libdir)
+        if not os.path.isdir(root):
+            continue
+        for entry in os.listdir(root):
+            candidates = [os.path.join(root, entry, "site-packages", "pip"), os.path.join(root, "site-packages", "pip")]
+            if any(os.path.isdir(c) for c in candidates):
+                return True
+    return False
+
+
+def exec_pip(args: Sequence[str]) -> int:
+    argv = pip_argv(args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execv(argv[0], argv)
+    return subprocess.call(argv)

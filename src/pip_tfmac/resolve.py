@@ -1,0 +1,215 @@
+"""From parsed arguments to a resolved, paired plan, before anything is installed.
+
+    target -> plan step 1 -> build local wheels -> pip dry run -> plan step 2 -> pip dry run
+
+Every failure here happens before pip touches the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from packaging.utils import canonicalize_name
+
+from pip_tfmac import errors
+from pip_tfmac.interpreter import resolve_target_python
+from pip_tfmac.knowledge import Knowledge, load
+from pip_tfmac.pip import PipResult, base_argv, run_with_report
+from pip_tfmac.pipargs import InstallArgs
+from pip_tfmac.plan import Plan, PlanOptions, Problem, pair_with_resolution, plan_request, touches_family
+from pip_tfmac.target import Target, cross_target, probe
+
+
+@dataclass
+class Resolved:
+    """A plan that pip has resolved, with the files that carry it to pip."""
+
+    plan: Plan
+    args: InstallArgs
+    python: str
+    workdir: str
+    find_links: tuple[str, ...] = ()
+    result: Optional[PipResult] = None
+    built: list[str] = field(default_factory=list)
+
+    @property
+    def requirements_file(self) -> str:
+        return os.path.join(self.workdir, "requirements.txt")
+
+    @property
+    def constraints_file(self) -> str:
+        return os.path.join(self.workdir, "constraints.txt")
+
+    def pip_install_args(self) -> list[str]:
+        """The arguments of `pip install` that carry out the plan (after the general options)."""
+        out = [*self.args.passthrough, *self.cross_args()]
+        out += ["-r", self.requirements_file]
+        if self.plan.constraints:
+            out += ["-c", self.constraints_file]
+        for link in self.find_links:
+            out += ["--find-links", link]
+        return out
+
+    def cross_args(self) -> list[str]:
+        if not self.plan.target.cross:
+            return []
+        out: list[str] = []
+        if self.args.macos_shorthand:
+            for tag in self.plan.target.pip_platforms:
+                out += ["--platform", tag]
+        if self.args.python_version is None:
+            out += ["--python-version", self.plan.target.python_version]
+        if "--only-binary=:all:" not in self.args.passthrough:
+            out.append("--only-binary=:all:")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.plan.to_json()
+        data["find_links"] = list(self.find_links)
+        data["resolved"] = [i.to_json() for i in self.result.resolved()] if self.result else []
+        data["pip_summary"] = self.result.summary() if self.result else ""
+        return data
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def determine_target(args: InstallArgs, knowledge: Knowledge) -> tuple[Target, str]:
+    python = resolve_target_python(args.general)
+    if args.cross:
+        platforms = ["macos-arm64"] if args.macos_shorthand else list(args.platforms)
+        if not platforms:
+            raise errors.UsageError(
+                "--python-version without --platform does not say which machine to plan for.",
+                "add --platform macos-arm64 (or pip's own platform tags)",
+            )
+        version = args.python_version
+        if version is None:
+            version = probe(python).python_version
+        return cross_target(platforms, version, args.own.macos_version), python
+    if args.own.macos_version:
+        raise errors.UsageError("--macos-version only applies to --platform macos-arm64.",
+                                "add --platform macos-arm64, or drop --macos-version")
+    return probe(python, sorted(knowledge.family())), python
+
+
+def plan_options(args: InstallArgs) -> PlanOptions:
+    return PlanOptions(strict=args.own.strict, no_metal=args.own.no_metal,
+                       allow_unverified_metal=args.own.allow_unverified_metal)
+
+
+def needs_planning(args: InstallArgs, knowledge: Knowledge) -> bool:
+    return touches_family(args.requests, knowledge) or args.macos_shorthand
+
+
+def raise_problems(problems: Sequence[Problem]) -> None:
+    if not problems:
+        return
+    first = problems[0]
+    cls = getattr(errors, first.kind, errors.BadInputError)
+    details = ""
+    if len(problems) > 1:
+        details = "\n".join(f"  also: {p.message}" + (f" ({p.remedy})" if p.remedy else "") for p in problems[1:])
+    raise cls(first.message, first.remedy, details=details)
+
+
+def resolve(args: InstallArgs, wheelhouse: Any = None) -> Resolved:
+    """Plan, build what the plan needs, and let pip resolve it twice (see module doc)."""
+    knowledge = load()
+    target, python = determine_target(args, knowledge)
+    options = plan_options(args)
+    plan = plan_request(args.requests, target, knowledge, options)
+    raise_problems(plan.errors)
+    resolved = Resolved(plan, args, python, tempfile.mkdtemp(prefix="pip-tfmac-"))
+    try:
+        if wheelhouse is not None and (plan.aliases):
+            resolved.built = _build_local_wheels(plan, wheelhouse)
+            resolved.find_links = (str(wheelhouse.find_links_dir),)
+        if not plan.intercepted:
+            _write_files(resolved)
+            return resolved
+        result = _dry_run(resolved)
+        if not result.ok and plan.preference is not None:
+            plan = plan.without_preference(
+                f"the preference for a TensorFlow with a working tensorflow-metal ({plan.preference}) "
+                "conflicts with the rest of the request; planning without it (TensorFlow may run on the CPU)"
+            )
+            resolved.plan = plan
+            result = _dry_run(resolved)
+        if not result.ok:
+            raise _resolution_error(result, plan)
+        versions = {canonicalize_name(i.name): i.version for i in result.resolved()}
+        paired = pair_with_resolution(plan, versions, knowledge, options)
+        raise_problems(paired.errors)
+        resolved.plan = paired
+        if _changes_resolution(plan, paired, versions):
+            result = _dry_run(resolved)
+            if not result.ok:
+                raise _resolution_error(result, paired)
+        resolved.result = result
+        return resolved
+    except BaseException:
+        resolved.cleanup()
+        raise
+
+
+def _changes_resolution(before: Plan, after: Plan, versions: dict[str, str]) -> bool:
+    """Only pins of what pip already chose need no second resolve."""
+    if after.requirements != before.requirements:
+        return True
+    for line in after.constraints[len(before.constraints):]:
+        name, sep, version = line.partition("==")
+        if not sep or versions.get(canonicalize_name(name)) != version:
+            return True
+    return after.constraints[: len(before.constraints)] != before.constraints
+
+
+def _build_local_wheels(plan: Plan, wheelhouse: Any) -> list[str]:
+    from pip_tfmac.wheels import Provenance, build_alias_wheel
+
+    built = []
+    for alias in plan.aliases:
+        provenance = Provenance(rule=f"alias {alias.name}=={alias.version} -> {alias.target_name}=={alias.target_version}",
+                                source=alias.source)
+
+        def build(alias: Any = alias, provenance: Provenance = provenance) -> bytes:
+            return build_alias_wheel(alias.name, alias.version, alias.target_name, alias.target_version,
+                                     provenance=provenance)[1]
+
+        filename = build_alias_wheel(alias.name, alias.version, alias.target_name, alias.target_version,
+                                     provenance=provenance)[0]
+        built.append(str(wheelhouse.ensure_built(filename, build, provenance)))
+    return built
+
+
+def _write_files(resolved: Resolved) -> None:
+    plan = resolved.plan
+    with open(resolved.requirements_file, "w", encoding="utf-8") as handle:
+        for line in resolved.args.file_options:
+            handle.write(line + "\n")
+        for line in plan.requirements:
+            handle.write(line + "\n")
+    with open(resolved.constraints_file, "w", encoding="utf-8") as handle:
+        for line in plan.constraints:
+            handle.write(line + "\n")
+
+
+def _dry_run(resolved: Resolved) -> PipResult:
+    _write_files(resolved)
+    argv = base_argv(resolved.python, resolved.args.general) + ["install", "--dry-run"]
+    argv += resolved.pip_install_args()
+    if resolved.plan.target.cross and resolved.args.target_dir is None:
+        argv += ["--target", os.path.join(resolved.workdir, "scratch-target")]
+    return run_with_report(argv)
+
+
+def _resolution_error(result: PipResult, plan: Plan) -> errors.ResolutionError:
+    return errors.ResolutionError(
+        f"pip cannot resolve the planned set for {plan.target.describe}; nothing was installed.",
+        "read pip's message above; `pip-tfmac plan --json` shows what was asked of pip",
+        details=result.summary(),
+    )
