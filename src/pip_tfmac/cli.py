@@ -25,6 +25,16 @@ PIP_GENERAL_VALUE_OPTIONS = frozenset(
     }
 )
 
+# ... and those that take none: needed to tell which option an abbreviation (`--pyth`) means.
+PIP_GENERAL_FLAG_OPTIONS = frozenset(
+    {
+        "--debug", "--disable-pip-version-check", "--help", "--isolated", "--no-cache-dir",
+        "--no-color", "--no-input", "--no-proxy-env", "--no-python-version-warning", "--quiet",
+        "--require-venv",
+        "--require-virtualenv", "--verbose", "--version",
+    }
+)
+
 # Our own commands; every other command belongs to pip.
 OWN_COMMANDS = {
     "plan": "pip_tfmac.commands.plan",
@@ -77,14 +87,24 @@ def split_command(argv: Sequence[str]) -> tuple[Optional[int], Optional[str]]:
     while i < len(argv):
         arg = argv[i]
         if arg == "--":
-            return None, None
+            return (i + 1, argv[i + 1]) if i + 1 < len(argv) else (None, None)
         if not arg.startswith("-") or arg == "-":
             return i, arg
-        if "=" not in arg and arg in PIP_GENERAL_VALUE_OPTIONS:
+        if "=" not in arg and _takes_value(arg):
             i += 2
             continue
         i += 1
     return None, None
+
+
+def _takes_value(option: str) -> bool:
+    """Does this general option (or its unique abbreviation, as optparse allows) take a value?"""
+    if option in PIP_GENERAL_VALUE_OPTIONS:
+        return True
+    if option in PIP_GENERAL_FLAG_OPTIONS or not option.startswith("--"):
+        return False
+    matches = [o for o in PIP_GENERAL_VALUE_OPTIONS | PIP_GENERAL_FLAG_OPTIONS if o.startswith(option)]
+    return len(matches) == 1 and matches[0] in PIP_GENERAL_VALUE_OPTIONS
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -122,6 +142,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("pip-tfmac: interrupted; nothing further was changed.", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # a bug: one clear line, the traceback only on request
+        if os.environ.get("PIP_TFMAC_TRACEBACK"):
+            raise
+        print(
+            f"pip-tfmac: internal error: {type(exc).__name__}: {exc}\n"
+            "  hint: this is a bug in pip-tfmac; rerun with PIP_TFMAC_TRACEBACK=1 and report the output",
+            file=sys.stderr,
+        )
+        return int(ExitCode.INTERNAL)
 
 
 def _load(module: str) -> Callable[[list[str], Optional[int]], int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -504,7 +505,10 @@ def _foreign_wheels(env: Environment) -> list[Finding]:
             fix = "this follows from the Rosetta finding: recreate the environment with an arm64 Python"
             action = None
         else:
-            fix = f"reinstall it for this interpreter: `pip install --force-reinstall --no-deps {dist.name}=={dist.version}`"
+            fix = (
+                "reinstall it for this interpreter: `pip install --force-reinstall --no-deps "
+                f"{dist.name}=={dist.version}`"
+            )
             action = FixAction(
                 (("install", "--force-reinstall", "--no-deps", f"{dist.name}=={dist.version}"),)
             )
@@ -688,7 +692,9 @@ def planned_steps(findings: Sequence[Finding]) -> tuple[PlannedStep, ...]:
             if finding.id not in ids:
                 ids.append(finding.id)
     steps = [PlannedStep(step, (fid,), removes) for step, fid, removes in removals]
-    steps += [PlannedStep((*key, *reqs), tuple(ids)) for key, (reqs, ids) in installs.items()]
+    # Same-version reinstalls (--force-reinstall) before installs that may change versions.
+    ordered = sorted(installs.items(), key=lambda item: "--force-reinstall" not in item[0])
+    steps += [PlannedStep((*key, *reqs), tuple(ids)) for key, (reqs, ids) in ordered]
     return tuple(steps)
 
 
@@ -698,10 +704,26 @@ def render_plan(findings: Sequence[Finding]) -> str:
         return "Nothing pip-tfmac can fix safely; the fixes above are for you to apply."
     lines = ["Plan (pip-tfmac --fix runs these, in order):"]
     for n, step in enumerate(steps, 1):
-        lines.append(f"  {n}. pip {' '.join(step.args)}   [{', '.join(step.finding_ids)}]")
+        lines.append(f"  {n}. pip {shlex.join(step.args)}   [{', '.join(step.finding_ids)}]")
         for removed in step.removes:
-            lines.append(f"     this REMOVES {removed}; a later step reinstalls what is needed")
+            again = next((i for i, s in enumerate(steps, 1) if i > n and _installs(s, removed)), 0)
+            lines.append(
+                f"     this REMOVES {removed}"
+                + (f" (step {again} installs it again)" if again else " (not reinstalled)")
+            )
     return "\n".join(lines)
+
+
+def _installs(step: PlannedStep, name: str) -> bool:
+    if step.args[0] != "install":
+        return False
+    for arg in step.args[1:]:
+        try:
+            if canonicalize_name(Requirement(arg).name) == canonicalize_name(name):
+                return True
+        except InvalidRequirement:
+            continue
+    return False
 
 
 def apply_fixes(

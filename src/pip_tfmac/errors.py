@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     RESOLUTION = 72  # pip could not resolve the planned set (nothing was installed)
     VERIFY_FAILED = 73  # TensorFlow did not import / the probe crashed
     ENVIRONMENT = 74  # target environment cannot be changed (PEP 668, read-only, missing)
+    INTERNAL = 75  # a bug in pip-tfmac: reported with a hint, traceback only on request
     INTERRUPTED = 130
 
 

@@ -182,16 +182,22 @@ class Knowledge:
     ) -> Optional[MetalChoice]:
         """The best tensorflow-metal for a TF version and Python: verified first; an unverified
         pair only when the user opted in; never a broken one. Newest patch release wins."""
+        choices = self.metal_choices(tf_version, python, allow_unverified=allow_unverified)
+        return choices[0] if choices else None
+
+    def metal_choices(
+        self, tf_version: Version, python: str, *, allow_unverified: bool = False
+    ) -> tuple[MetalChoice, ...]:
+        """Every usable tensorflow-metal for a TF version and Python, best first (verified before
+        unverified, newest first); never a broken pair."""
         wheels = self.arm64_versions("tensorflow-metal", python) or ()
         states = (VERIFIED, UNVERIFIED) if allow_unverified else (VERIFIED,)
+        out: list[MetalChoice] = []
         for state in states:
             for pair in self.metal_pairs_for(tf_version):
-                if pair.state != state:
-                    continue
-                usable = [v for v in wheels if pair.metal.contains(v)]
-                if usable:
-                    return MetalChoice(max(usable), pair)
-        return None
+                if pair.state == state:
+                    out += [MetalChoice(v, pair) for v in wheels if pair.metal.contains(v)]
+        return tuple(out)
 
     def metal_state(self, tf_version: Version, metal_version: Version) -> Optional[MetalPair]:
         """The pair rule that covers this exact combination, if any."""

@@ -282,8 +282,8 @@ def _read_requirement_file(path: str, *, constraint: bool, values: Any, requests
         parser = RequirementsFileParser(session, get_line_parser(None))  # type: ignore[arg-type]
         for line in parser.parse(path, constraint):
             origin = f"{line.filename}:{line.lineno}"
-            if line.is_requirement:
-                hashes = tuple(f"--hash={h}" for h in (getattr(line.opts, "hashes", None) or []))
+            if line.requirement is not None:
+                hashes = _hash_options(getattr(line.opts, "hashes", None))
                 text = line.requirement or ""
                 requests.append(Request(text, origin=origin, constraint=line.constraint,
                                         editable=line.is_editable, line_options=hashes))
@@ -301,6 +301,15 @@ def _read_requirement_file(path: str, *, constraint: bool, values: Any, requests
     except OSError as exc:
         raise BadInputError(f"cannot read requirements file {path!r}: {exc.strerror or exc}.",
                             "check the path and its permissions") from None
+
+
+def _hash_options(hashes: Any) -> tuple[str, ...]:
+    """pip keeps a line's --hash values as {algorithm: [digests]}."""
+    if not hashes:
+        return ()
+    if isinstance(hashes, dict):
+        return tuple(f"--hash={algo}:{digest}" for algo, digests in hashes.items() for digest in digests)
+    return tuple(f"--hash={h}" for h in hashes)
 
 
 def _option_line(opts: Any, filename: str) -> Iterable[str]:

@@ -237,11 +237,15 @@ class _Draft:
             self.warnings.append(warning)
 
 
-def touches_family(requests: Sequence[Request], knowledge: Knowledge, extra_names: Sequence[str] = ()) -> bool:
+def touches_family(requests: Sequence[Request], knowledge: Knowledge,
+                   target: Optional[Target] = None, extra_names: Sequence[str] = ()) -> bool:
+    """Does any request that applies on the target name a package the knowledge is about?"""
     names = knowledge.family() | {canonicalize_name(n) for n in extra_names}
     for request in requests:
         req = request.requirement
-        if req is not None and canonicalize_name(req.name) in names:
+        if req is None or canonicalize_name(req.name) not in names:
+            continue
+        if target is None or _applies(req, target):
             return True
     return False
 
@@ -253,7 +257,7 @@ def plan_request(
     options: PlanOptions = PlanOptions(),
 ) -> Plan:
     """Step 1: rewrite the request for the target, before anything is resolved."""
-    if not touches_family(requests, knowledge):
+    if not touches_family(requests, knowledge, target):
         return Plan(target, tuple(r.line() for r in requests if not r.constraint),
                     tuple(r.line() for r in requests if r.constraint))
     if target.is_macos_arm64:
@@ -318,6 +322,7 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
     draft = _Draft()
     wants_gpu = not options.no_metal
     tf_specs: list[SpecifierSet] = []  # every direct TF request's specifier
+    tf_constraint_specs: list[SpecifierSet] = []  # and every TF constraint's
     macos_specs: list[SpecifierSet] = []  # TF requests that ended up as tensorflow-macos
     metal_request: Optional[Request] = None
     gpu_names: list[str] = []
@@ -334,6 +339,12 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
             new_line = _rewrite_tf(request, req, tf_name.name, knowledge, py, draft, tf_specs, macos_specs)
             if new_line is not None:
                 bucket.append(new_line)
+            if request.constraint:
+                tf_constraint_specs.append(req.specifier)
+                # The bound must also hold for the name dependents use (and alias wheels carry).
+                original = request.line(_format(req, extras=set()))
+                if new_line != original and canonicalize_name(req.name) == TENSORFLOW:
+                    bucket.append(original)
             if not request.constraint:
                 gpu_names.append(req.name)
                 if not tf_name.gpu:
@@ -362,7 +373,8 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
     wants_gpu = wants_gpu and metal_possible
 
     # The candidate TF releases for this Python, narrowed by every direct request.
-    candidates = [v for v in knowledge.tf_versions(py) if all(s.contains(v) for s in tf_specs)]
+    candidates = [v for v in knowledge.tf_versions(py)
+                  if all(s.contains(v) for s in tf_specs + tf_constraint_specs)]
     if tf_specs and not candidates and not any(p.kind == "NoConsistentSetError" for p in draft.errors):
         draft.errors.append(Problem(
             "NoConsistentSetError",
@@ -380,7 +392,7 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
         for spec in macos_specs:
             line = f"tensorflow{spec}" if str(spec) else "tensorflow<2.13"
             draft.constraints.append(line)
-    aliases = _aliases(candidates if tf_specs else list(knowledge.tf_versions(py)), knowledge)
+    aliases = _aliases(candidates if tf_specs or tf_constraint_specs else list(knowledge.tf_versions(py)), knowledge)
     if aliases:
         draft.actions.append(Action(
             "alias", "tensorflow", "tensorflow (required by dependents)",
@@ -411,7 +423,8 @@ def _rewrite_tf(request: Request, req: Requirement, name: NormalizedName, knowle
     if not admitted:
         if not request.constraint:
             draft.errors.append(_no_tf_build(req, py, knowledge))
-        return None
+            return None
+        return request.line()  # pip applies it as written: nothing on arm64 can satisfy it
     providers = {knowledge.provider_for(v).distribution for v in admitted}
     new_name: str = req.name
     if providers == {TENSORFLOW_MACOS}:
@@ -513,7 +526,11 @@ def _prefer_metal_capable(candidates: Sequence[Version], target: Target, knowled
         wanted_metal = metal_request.requirement.specifier or None
     usable = [v for v in candidates if capable(v)]
     if wanted_metal is not None:
-        matching = [v for v in usable if wanted_metal.contains(capable(v).version)]  # type: ignore[union-attr]
+        matching = [
+            v for v in usable
+            if any(wanted_metal.contains(c.version, True)
+                   for c in knowledge.metal_choices(v, py, allow_unverified=options.allow_unverified_metal))
+        ]
         if matching:
             usable = matching
     newest = candidates[0]
@@ -650,6 +667,12 @@ def _pair_metal(plan: Plan, draft: _Draft, tf_version: Version, metal_req: Optio
             draft.correction(options, Action("cpu-only", "tensorflow", "GPU", "CPU", message, knowledge.metal_source),
                              message + "; TensorFlow will run on the CPU.")
         return
+    if metal_req is not None:
+        # A pin inside the right series (0.5.0 for TF 2.9) is the user's choice: keep it.
+        for other in knowledge.metal_choices(tf_version, py, allow_unverified=options.allow_unverified_metal):
+            if metal_req.specifier.contains(other.version, prereleases=True):
+                choice = other
+                break
     line = f"tensorflow-metal=={choice.version}"
     source = choice.pair.source
     pair_text = f"tensorflow {minor_of(tf_version)} goes with tensorflow-metal {choice.pair.metal} ({choice.pair.state})"

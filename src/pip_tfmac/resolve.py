@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from packaging.utils import canonicalize_name
 
@@ -117,7 +117,7 @@ def raise_problems(problems: Sequence[Problem]) -> None:
     raise cls(first.message, first.remedy, details=details)
 
 
-def resolve(args: InstallArgs, wheelhouse: Any = None) -> Resolved:
+def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = None) -> Resolved:
     """Plan, build what the plan needs, and let pip resolve it twice (see module doc)."""
     knowledge = load()
     target, python = determine_target(args, knowledge)
@@ -126,7 +126,8 @@ def resolve(args: InstallArgs, wheelhouse: Any = None) -> Resolved:
     raise_problems(plan.errors)
     resolved = Resolved(plan, args, python, tempfile.mkdtemp(prefix="pip-tfmac-"))
     try:
-        if wheelhouse is not None and (plan.aliases):
+        if open_wheelhouse is not None and plan.aliases:
+            wheelhouse = open_wheelhouse()
             resolved.built = _build_local_wheels(plan, wheelhouse)
             resolved.find_links = (str(wheelhouse.find_links_dir),)
         if not plan.intercepted:
@@ -207,7 +208,13 @@ def _dry_run(resolved: Resolved) -> PipResult:
     return run_with_report(argv)
 
 
-def _resolution_error(result: PipResult, plan: Plan) -> errors.ResolutionError:
+def _resolution_error(result: PipResult, plan: Plan) -> errors.TfmacError:
+    if "externally-managed-environment" in result.stderr:
+        return errors.EnvironmentError_(
+            f"the target Python ({plan.target.interpreter}) is externally managed (PEP 668): "
+            "pip refuses to install into it, so nothing was installed.",
+            "create a virtual environment (python3 -m venv .venv) and run pip-tfmac there",
+        )
     return errors.ResolutionError(
         f"pip cannot resolve the planned set for {plan.target.describe}; nothing was installed.",
         "read pip's message above; `pip-tfmac plan --json` shows what was asked of pip",

@@ -297,7 +297,7 @@ def run_probe(
 
     The child gets its own process group so a timeout kills whatever TensorFlow started too.
     """
-    argv = [python, "-I", str(PROBE_SCRIPT), mode, str(size), str(repeats)]
+    argv = [python, "-I", *_probe_source(), mode, str(size), str(repeats)]
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -316,12 +316,25 @@ def run_probe(
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill_group(proc)
-        out, err = proc.communicate()
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # a grandchild that left the group holds the pipes
+            out, err = b"", b""
     elapsed = time.monotonic() - start
     stderr = err.decode("utf-8", "replace")
     stage, so_far, rest = _read_stages(stderr)
     payload = None if timed_out else _parse_payload(out.decode("utf-8", "replace"))
     return ProbeRun(proc.returncode, payload, stage, so_far, rest, timed_out, elapsed)
+
+
+def _probe_source() -> list[str]:
+    """The probe as a file when pip-tfmac is installed as files, else its text for `-c`
+    (a zipped install has no file path another interpreter could open)."""
+    if PROBE_SCRIPT.is_file():
+        return [str(PROBE_SCRIPT)]
+    from importlib import resources
+
+    return ["-c", resources.files("pip_tfmac").joinpath("_probe.py").read_text("utf-8")]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -619,7 +632,12 @@ def render(report: VerifyReport) -> str:
         rows.append(("TensorFlow", "does not import"))
     if facts is not None and (facts.is_macos or facts.plugin_files):
         if facts.plugin_files:
-            state = "loaded" if report.loaded_plugins else "found, not loaded"
+            if report.loaded_plugins:
+                state = "loaded"
+            elif report.tensorflow_version is None:
+                state = "found (TensorFlow did not finish importing)"
+            else:
+                state = "found, not loaded"
             version = f"tensorflow-metal {report.metal_version}, " if report.metal_version else ""
             rows.append(("Metal plugin", f"{version}{state}"))
         else:

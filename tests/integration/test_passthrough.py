@@ -36,6 +36,7 @@ class World:
     project: Path
     files: Path
     scratch: Path
+    pristine: "set[str]" = field(default_factory=set)  # site-packages entries of the new venv
 
     @property
     def places(self) -> dict[str, str]:
@@ -47,10 +48,17 @@ class World:
             "scratch": str(self.scratch),
         }
 
-    def env(self, venv: Optional[Path] = None, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+    def env(
+        self, venv: Optional[Path] = None, extra: Optional[dict[str, Optional[str]]] = None
+    ) -> dict[str, str]:
+        """The isolated environment, VIRTUAL_ENV set; in `extra`, None removes a variable."""
         env = helpers.isolated_env(self.root / "home")
         env["VIRTUAL_ENV"] = str(venv or self.venv)
-        env.update(extra or {})
+        for key, value in (extra or {}).items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         return env
 
     def pip(self, venv: Optional[Path] = None) -> list[str]:
@@ -61,19 +69,60 @@ class World:
         result = helpers.run([*self.pip(venv), *args], self.env(venv))
         assert result.returncode == 0, result.describe()
 
-    def reset(self, venv: Optional[Path] = None) -> None:
-        """The baseline every case starts from: tiny 1.0 installed, nothing else of ours."""
-        installed = helpers.run([*self.pip(venv), "freeze"], self.env(venv)).stdout
-        ours = [n for n in ("tiny", "tinydep", "brokendep", "probe") if re.search(
-            rf"^{n}(==| @)", installed, re.MULTILINE | re.IGNORECASE)]
-        if ours:
-            self.quiet_pip("uninstall", "-y", *ours, venv=venv)
-        self.quiet_pip("install", "--no-index", "--find-links", str(self.wheels), "tiny==1.0",
-                       venv=venv)
-        if self.scratch.exists():
-            shutil.rmtree(self.scratch)
+    def reset(self, with_tiny: bool = True) -> None:
+        """Back to the baseline every changing case starts from: the venv as pip left it
+        after `pip install tiny==1.0` (restored from a copy: much faster than pip, and a case
+        may have removed, upgraded or added anything next to pip itself), empty scratch
+        folders, no user site, no pip cache. Without tiny, it is the venv as created."""
+        site = site_packages(self.venv)
+        for entry in site.iterdir():
+            if entry.name not in self.pristine:
+                _remove(entry)
+        if with_tiny:
+            for entry in self.baseline.iterdir():
+                _copy(entry, site / entry.name)
+        for folder in (self.scratch, self.root / "home" / "userbase",
+                       self.root / "home" / "xdg-cache"):
+            shutil.rmtree(folder, ignore_errors=True)
         self.scratch.mkdir()
-        shutil.rmtree(self.root / "home" / "userbase", ignore_errors=True)
+
+    def snapshot(self) -> None:
+        """Remember what the venv holds now (`pristine`), install tiny 1.0 with pip and keep a
+        copy of what that added (`baseline`)."""
+        site = site_packages(self.venv)
+        self.pristine = {e.name for e in site.iterdir()}
+        self.quiet_pip("install", "--no-index", "--find-links", str(self.wheels), "tiny==1.0")
+        shutil.rmtree(self.baseline, ignore_errors=True)
+        self.baseline.mkdir()
+        for entry in site.iterdir():
+            if entry.name not in self.pristine:
+                _copy(entry, self.baseline / entry.name)
+
+    @property
+    def baseline(self) -> Path:
+        return self.root / "baseline-site"
+
+
+def site_packages(venv: Path) -> Path:
+    found = sorted(venv.glob("lib/python3*/site-packages")) or sorted(venv.glob("Lib/site-packages"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _copy(src: Path, dst: Path) -> None:
+    if dst.exists():
+        _remove(dst)
+    if src.is_dir():
+        shutil.copytree(src, dst, symlinks=True)
+    else:
+        shutil.copy2(src, dst)
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +149,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     (files / "pip.conf").write_text(
         "[global]\ntimeout = 42\nretries = 2\n\n[list]\nformat = freeze\n"
     )
-    # pip < 23.3 (the bundled pip of Python 3.11/3.12) ignores PIP_CONFIG_FILE in
-    # `config get`, so `config get` reads a user config file (XDG_CONFIG_HOME/pip/pip.conf).
+    # The bundled pip of Python 3.11 (23.2.1) ignores PIP_CONFIG_FILE in `config get`, so
+    # `config get` cases read a user config file (XDG_CONFIG_HOME/pip/pip.conf) instead.
     (files / "xdg" / "pip").mkdir(parents=True)
     shutil.copy(files / "pip.conf", files / "xdg" / "pip" / "pip.conf")
     (files / "offline.conf").write_text(f"[global]\nno-index = true\nfind-links = {wheels}\n")
 
     w = World(root, venv, sysvenv, wheels, project, files, root / "scratch")
+    w.snapshot()
     w.reset()
     return w
 
@@ -123,7 +173,7 @@ def normalize(text: str) -> str:
 def compare(
     world: World,
     args: list[str],
-    env_extra: Optional[dict[str, str]] = None,
+    env_extra: Optional[dict[str, Optional[str]]] = None,
     prepare: Optional[Callable[[World], None]] = None,
     venv: Optional[Path] = None,
     plain: Optional[list[str]] = None,
@@ -150,8 +200,7 @@ def baseline(world: World) -> None:
 
 
 def without_tiny(world: World) -> None:
-    world.reset()
-    world.quiet_pip("uninstall", "-y", "tiny")
+    world.reset(with_tiny=False)
 
 
 def with_broken_dependency(world: World) -> None:
@@ -172,18 +221,19 @@ class Case:
     id: str
     args: str
     rc: Optional[int] = 0
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, Optional[str]] = field(default_factory=dict)
     prepare: Optional[Callable[[World], None]] = None
     stdout_has: str = ""
 
     def argv(self, world: World) -> list[str]:
         return [a.format(**world.places) for a in self.args.split()]
 
-    def env_for(self, world: World) -> dict[str, str]:
-        return {k: v.format(**world.places) for k, v in self.env.items()}
+    def env_for(self, world: World) -> dict[str, Optional[str]]:
+        return {k: None if v is None else v.format(**world.places) for k, v in self.env.items()}
 
 
 OFFLINE = "--no-index --find-links {wheels}"
+USER_CONFIG: dict[str, Optional[str]] = {"PIP_CONFIG_FILE": None, "XDG_CONFIG_HOME": "{files}/xdg"}
 
 CASES = [
     # reading the environment
@@ -242,12 +292,12 @@ CASES = [
     Case("cache-list", "cache list --cache-dir {scratch}/cache", prepare=baseline),
     Case("config-list", "config list", env={"PIP_CONFIG_FILE": "{files}/pip.conf"},
          stdout_has="global.timeout='42'"),
-    Case("config-get", "config get global.timeout", env={"XDG_CONFIG_HOME": "{files}/xdg"},
+    Case("config-get", "config get global.timeout", env=USER_CONFIG,
          stdout_has="42"),
     Case("config-user-get", "config --user get list.format",
-         env={"XDG_CONFIG_HOME": "{files}/xdg"}, stdout_has="freeze"),
+         env=USER_CONFIG, stdout_has="freeze"),
     Case("config-get-missing", "config get global.nope", rc=1,
-         env={"XDG_CONFIG_HOME": "{files}/xdg"}),
+         env=USER_CONFIG),
     Case("config-get-env-file", "config get global.timeout", rc=None,
          env={"PIP_CONFIG_FILE": "{files}/pip.conf"}),
     Case("config-debug", "config debug", env={"PIP_CONFIG_FILE": "{files}/pip.conf"}),

@@ -47,7 +47,9 @@ def real_tf(resolved: dict[str, str]) -> list[str]:
     return out
 
 
-def expect_pair(tf_name: str, tf_prefix: str, metal_prefix: Optional[str]) -> Callable[[dict], None]:
+def expect_pair(
+    tf_name: str, tf_prefix: str, metal_prefix: Optional[str]
+) -> Callable[[dict], None]:
     def check(plan: dict) -> None:
         resolved = versions(plan)
         assert resolved.get(tf_name, "").startswith(tf_prefix), resolved
@@ -95,7 +97,9 @@ def a09(plan: dict) -> None:
 
 def a11(plan: dict) -> None:
     expect_pair("tensorflow", "2.15.1", "1.1.0")(plan)
-    assert any(a["kind"] == "correct" and a["from"] == "tensorflow-metal==1.2.0" for a in plan["actions"])
+    assert any(
+        a["kind"] == "correct" and a["from"] == "tensorflow-metal==1.2.0" for a in plan["actions"]
+    )
     assert plan["warnings"]
 
 
@@ -131,12 +135,28 @@ def set_file(case: str) -> Path:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_acceptance_set_plans_for_macos_arm64(case: str, cache_env: dict[str, str], tmp_path: Path) -> None:
+def test_acceptance_set_plans_for_macos_arm64(
+    case: str, cache_env: dict[str, str], tmp_path: Path
+) -> None:
     path = set_file(case)
     python = header(path)["python"]
     extra, code, check = CASES[case]
-    result = run([*tool_command(), "plan", "--platform", "macos-arm64", "--python-version", python,
-                  "-r", path, "--json", *extra], cache_env, timeout=900)
+    result = run(
+        [
+            *tool_command(),
+            "plan",
+            "--platform",
+            "macos-arm64",
+            "--python-version",
+            python,
+            "-r",
+            path,
+            "--json",
+            *extra,
+        ],
+        cache_env,
+        timeout=900,
+    )
     assert result.returncode == code, result.describe()
     data = json.loads(result.stdout)
     if code != 0:
@@ -156,9 +176,25 @@ def recheck_with_plain_pip(plan: dict, python: str, env: dict[str, str], tmp_pat
     reqs.write_text("\n".join(plan["requirements"]) + "\n")
     cons = tmp_path / "constraints.txt"
     cons.write_text("\n".join(plan["constraints"]) + "\n")
-    argv = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", tmp_path / "r.json",
-            "--target", tmp_path / "t", "--only-binary=:all:", "--python-version", python,
-            "-r", reqs, "-c", cons]
+    argv = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--quiet",
+        "--report",
+        tmp_path / "r.json",
+        "--target",
+        tmp_path / "t",
+        "--only-binary=:all:",
+        "--python-version",
+        python,
+        "-r",
+        reqs,
+        "-c",
+        cons,
+    ]
     for tag in MAC14_TAGS:
         argv += ["--platform", tag]
     for link in plan["find_links"]:

@@ -454,3 +454,22 @@ def test_run_post_install_prints_the_table_and_returns_the_code(
     out = capsys.readouterr().out
     assert out.startswith("pip-tfmac verify")
     assert "GPUs" in out and "none" in out
+
+
+def test_verify_command_rejects_a_non_positive_timeout() -> None:
+    done = _cli("verify", "--timeout", "0")
+    assert done.returncode == 64
+    assert "--timeout must be positive" in done.stderr
+
+
+def test_crash_without_any_report_is_still_diagnosed() -> None:
+    """A probe killed before its first stage marker: no facts at all, still a diagnosis."""
+    run = verify.ProbeRun(-4, None, None, {}, "", False, 0.5)
+    report = verify.interpret("/x/python", run, require_gpu=False)
+    assert report.status == verify.CRASHED and report.exit_code == 73
+    assert report.diagnosis is not None
+    assert (
+        "SIGILL" in report.diagnosis.summary
+        and "before it could report" in report.diagnosis.summary
+    )
+    assert report.to_json()["crash"]["returncode"] == -4

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from pip_tfmac.pipargs import InstallArgs
 
 
-def open_wheelhouse(args: InstallArgs) -> Any:
-    """The wheelhouse the plan builds into and hands to pip (--find-links)."""
-    from pip_tfmac.cache import Wheelhouse
+def open_wheelhouse(args: InstallArgs) -> Callable[[], Any]:
+    """Opens the wheelhouse the plan builds into (--find-links), only once a plan needs it."""
 
-    return Wheelhouse.from_options(args.own.cache_dir, args.own.no_cache)
+    def opener() -> Any:
+        from pip_tfmac.cache import Wheelhouse
+
+        return Wheelhouse.from_options(args.own.cache_dir, args.own.no_cache)
+
+    return opener

@@ -1,0 +1,139 @@
+"""Shared by the benchmarks: temporary venvs with pip-tfmac, alternating timed runs, a table.
+
+Not a test: the figures depend on the machine. Each benchmark runs the compared commands in
+the same run, alternately (the order rotates every round so neither side always runs on a
+warmer cache), and reports median and min-max of wall time per command plus the ratio of
+medians against the baseline command.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Measured:
+    label: str
+    times: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`candidate` against `baseline`; `goal` is the ratio (or seconds) the issue asks for."""
+
+    candidate: str
+    baseline: Optional[str]
+    goal: str = ""
+
+
+def bench_env(venv: Path) -> dict[str, str]:
+    """The user's environment with `venv` activated, and pip's self version check off (it
+    may reach the network and would dominate the figures)."""
+    env = dict(os.environ)
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = str(venv / "bin") + os.pathsep + env.get("PATH", "")
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def _run(argv: Sequence[str], env: dict[str, str]) -> None:
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+@contextmanager
+def bench_venvs(keep: Optional[str], editable: bool) -> Iterator[dict[str, Path]]:
+    """Fresh venvs (same Python as this script) with pip-tfmac installed from this checkout:
+    "wheel" (a built wheel, as users install it) and, if asked, "editable" (pip install -e)."""
+    root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="pip-tfmac-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        venvs = {"wheel": root / "venv-wheel"}
+        if editable:
+            venvs["editable"] = root / "venv-editable"
+        env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+        for kind, venv in venvs.items():
+            if (venv / "bin" / "pip-tfmac").exists():
+                continue
+            print(f"# creating {venv} ({kind} install of {REPO})", file=sys.stderr)
+            _run([sys.executable, "-m", "venv", str(venv)], env)
+            pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+            _run([*pip, "--upgrade", "pip"], env)
+            if kind == "wheel":
+                wheels = root / "wheels"
+                shutil.rmtree(wheels, ignore_errors=True)
+                _run([*pip[:-2], "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
+                     env)
+                _run([*pip, *map(str, wheels.glob("pip_tfmac-*.whl"))], env)
+            else:
+                _run([*pip, "-e", str(REPO)], env)
+        yield venvs
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def measure(
+    commands: dict[str, list[str]], env: dict[str, str], rounds: int, warmup: int = 2
+) -> dict[str, Measured]:
+    """Run every command once per round, in an order that rotates each round."""
+    labels = list(commands)
+    for _ in range(warmup):
+        for label in labels:
+            _run(commands[label], env)
+    times: dict[str, list[float]] = {label: [] for label in labels}
+    for r in range(rounds):
+        order = labels[r % len(labels) :] + labels[: r % len(labels)]
+        for label in order:
+            start = time.perf_counter()
+            _run(commands[label], env)
+            times[label].append(time.perf_counter() - start)
+    return {label: Measured(label, tuple(t)) for label, t in times.items()}
+
+
+def table(results: dict[str, Measured], comparisons: Sequence[Comparison]) -> str:
+    lines = [
+        "| command | median s | min-max s | vs | ratio | goal |",
+        "| --- | ---: | ---: | --- | ---: | --- |",
+    ]
+    for comp in comparisons:
+        m = results[comp.candidate]
+        if comp.baseline:
+            base = results[comp.baseline]
+            ratio = f"{m.median / base.median:.3f}x"
+            vs = f"`{comp.baseline}`"
+        else:
+            ratio = vs = "-"
+        lines.append(
+            f"| `{m.label}` | {m.median:.3f} | {min(m.times):.3f}-{max(m.times):.3f} "
+            f"| {vs} | {ratio} | {comp.goal} |"
+        )
+    return "\n".join(lines)
+
+
+def machine(venv: Path) -> str:
+    pip_version = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "--version"], capture_output=True, text=True
+    ).stdout.split()[1]
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.system()} "
+        f"{platform.machine()}, nproc={os.cpu_count()}; Python {platform.python_version()}; "
+        f"pip {pip_version} in the venv"
+    )

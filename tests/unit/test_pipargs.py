@@ -1,0 +1,99 @@
+"""pip's own parser, as pipargs uses it: requirement files, nested -r/-c, our options."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pip_tfmac.errors import BadInputError, UsageError
+from pip_tfmac.pipargs import parse_install, split_own
+
+
+@pytest.fixture(autouse=True)
+def no_machine_pip_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+
+
+def parse(*argv: str):  # type: ignore[no-untyped-def]
+    return parse_install(["install", *argv], 0)
+
+
+def test_own_options_are_taken_out_and_pip_options_kept() -> None:
+    own, rest, shorthand = split_own(["--explain", "-q", "--strict", "--macos-version", "13",
+                                      "--platform", "macos-arm64", "--index-url", "X", "tensorflow"])
+    assert own.explain and own.strict and own.macos_version == "13" and shorthand
+    assert rest == ["-q", "--index-url", "X", "tensorflow"]
+
+
+def test_own_option_without_value_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="--macos-version needs a value"):
+        split_own(["--macos-version"])
+
+
+def test_positional_and_file_requirements_are_flattened_in_order(tmp_path: Path) -> None:
+    nested = tmp_path / "nested.txt"
+    nested.write_text("tensorflow-text==2.18.*  # comment\n")
+    cons = tmp_path / "cons.txt"
+    cons.write_text("numpy<2\n")
+    main = tmp_path / "reqs.txt"
+    main.write_text(f"-r {nested.name}\n-c {cons.name}\n"
+                    "tensorflow[and-cuda]==2.15.* ; python_version >= '3.9'\n"
+                    "--extra-index-url https://example.invalid/simple\n")
+    args = parse("-q", "deepface", "-r", str(main), "--no-deps")
+    texts = [(r.text, r.constraint) for r in args.requests]
+    assert texts == [
+        ("deepface", False),
+        ("tensorflow-text==2.18.*", False),
+        ("numpy<2", True),
+        ('tensorflow[and-cuda]==2.15.* ; python_version >= \'3.9\'', False),
+    ]
+    assert args.passthrough == ("-q", "--no-deps")
+    assert args.file_options == ("--extra-index-url https://example.invalid/simple",)
+    assert args.requests[1].origin.endswith("nested.txt:1")
+
+
+def test_hashes_stay_on_their_line(tmp_path: Path) -> None:
+    reqs = tmp_path / "r.txt"
+    reqs.write_text("six==1.16.0 --hash=sha256:" + "a" * 64 + "\n")
+    (request,) = parse("-r", str(reqs)).requests
+    assert request.line() == "six==1.16.0 --hash=sha256:" + "a" * 64
+
+
+def test_short_option_clusters_are_split() -> None:
+    args = parse("-qq", "-Ur", os.devnull, "-e", "./proj")
+    assert args.passthrough == ("-qq", "-U")
+    assert [r.editable for r in args.requests] == [True]
+
+
+def test_missing_requirement_file_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="does not exist"):
+        parse("-r", str(tmp_path / "missing.txt"))
+
+
+def test_recursive_requirement_file_is_bad_input(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.txt"
+    loop.write_text("-r loop.txt\n")
+    with pytest.raises(BadInputError):
+        parse("-r", str(loop))
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no such option"):
+        parse("--definitely-not-an-option")
+
+
+def test_cross_target_options_are_read() -> None:
+    args = parse("--platform", "macos-arm64", "--python-version", "3.10", "tensorflow")
+    assert args.macos_shorthand and args.python_version == "3.10" and args.cross
+
+
+def test_pip_config_file_values_are_honored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[install]\nno-deps = true\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    assert parse("six").values.ignore_dependencies

@@ -1,0 +1,906 @@
+"""The pure planner (plan.py), offline, over a table of targets and requests.
+
+Step 1 (`plan_request`) is fed requests as pipargs would hand them over; step 2
+(`pair_with_resolution`) is fed a resolution the way pip's `--report` yields it: a mapping of
+distribution name to the version pip chose, including unrelated dependencies.
+
+Targets come from the two real seams: `cross_target(["macos-arm64"], X.Y)` (pip's cross-target
+options) and `target_from_facts(...)` with the facts the probe would report on a Mac. The facts
+are a test double: macOS, Rosetta and an Apple GPU cannot exist on this Linux machine.
+
+Every expectation is an exact value taken from the knowledge files (a knowledge change that
+moves a pair makes these tests fail on purpose: update the table with the new fact).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pip_tfmac.knowledge import Knowledge, load
+from pip_tfmac.plan import (
+    PLAN_JSON_VERSION,
+    Plan,
+    PlanOptions,
+    Request,
+    pair_with_resolution,
+    plan_request,
+)
+from pip_tfmac.target import Target, cross_target, target_from_facts
+
+KNOWLEDGE: Knowledge = load()
+ACCEPTANCE = Path(__file__).resolve().parents[3] / "shared" / "acceptance"
+METAL_ANYWHERE = "tensorflow-metal; sys_platform == 'darwin' and platform_machine == 'arm64'"
+
+
+# -- targets ---------------------------------------------------------------------------------
+
+
+def mac_facts(python_full: str = "3.11.9", mac_ver: str = "14.5", *, translated: bool = False,
+              installed: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What target.probe() reads inside a Python on a Mac (a test double: no macOS here).
+
+    `translated=True` is an x86_64 Python under Rosetta on Apple Silicon: platform.machine()
+    says x86_64 and sysctl.proc_translated says 1.
+    """
+    machine = "x86_64" if translated else "arm64"
+    darwin = int(mac_ver.split(".")[0]) + 9
+    return {
+        "system": "Darwin",
+        "machine": machine,
+        "python_full": python_full,
+        "mac_ver": mac_ver,
+        "translated": translated,
+        "executable": "/Users/dev/venv/bin/python",
+        "installed": dict(installed or {}),
+        "markers": {
+            "implementation_name": "cpython",
+            "implementation_version": python_full,
+            "os_name": "posix",
+            "platform_machine": machine,
+            "platform_release": f"{darwin}.5.0",
+            "platform_system": "Darwin",
+            "platform_version": f"Darwin Kernel Version {darwin}.5.0",
+            "python_full_version": python_full,
+            "platform_python_implementation": "CPython",
+            "python_version": ".".join(python_full.split(".")[:2]),
+            "sys_platform": "darwin",
+        },
+    }
+
+
+def probed_mac(python: str = "3.11", mac_ver: str = "14.5", **kwargs: Any) -> Target:
+    return target_from_facts(mac_facts(f"{python}.7", mac_ver, **kwargs))
+
+
+def mac(python: str, macos: str | None = None) -> Target:
+    return cross_target(["macos-arm64"], python, macos)
+
+
+def linux(python: str = "3.11") -> Target:
+    return cross_target(["manylinux2014_x86_64"], python)
+
+
+def windows(python: str = "3.11") -> Target:
+    return cross_target(["win_amd64"], python)
+
+
+def intel_mac(python: str = "3.11") -> Target:
+    return cross_target(["macosx_14_0_x86_64"], python)
+
+
+def rosetta(python: str = "3.11") -> Target:
+    return probed_mac(python, translated=True)
+
+
+# -- running the planner ---------------------------------------------------------------------
+
+
+def requests(lines: Sequence[str], constraints: Sequence[str] = ()) -> list[Request]:
+    return [Request(line) for line in lines] + [
+        Request(line, origin="constraints.txt", constraint=True) for line in constraints
+    ]
+
+
+def step1(lines: Sequence[str], target: Target, constraints: Sequence[str] = (),
+          **options: bool) -> Plan:
+    return plan_request(requests(lines, constraints), target, KNOWLEDGE, PlanOptions(**options))
+
+
+def step2(lines: Sequence[str], target: Target, resolved: Mapping[str, str],
+          constraints: Sequence[str] = (), **options: bool) -> Plan:
+    opts = PlanOptions(**options)
+    first = plan_request(requests(lines, constraints), target, KNOWLEDGE, opts)
+    assert first.errors == (), [e.to_json() for e in first.errors]
+    return pair_with_resolution(first, resolved, KNOWLEDGE, opts)
+
+
+def kinds(plan: Plan) -> list[str]:
+    return [a.kind for a in plan.actions]
+
+
+def action(plan: Plan, kind: str, package: str | None = None) -> Any:
+    found = [a for a in plan.actions if a.kind == kind and (package is None or a.package == package)]
+    assert len(found) == 1, (kind, package, [a.to_json() for a in plan.actions])
+    return found[0]
+
+
+def error_kinds(plan: Plan) -> list[str]:
+    return [e.kind for e in plan.errors]
+
+
+# Plausible extra packages of a real resolution: the planner must ignore them.
+NOISE = {"numpy": "1.26.4", "absl-py": "2.1.0", "protobuf": "4.25.3", "six": "1.16.0"}
+
+
+def report(**versions: str) -> dict[str, str]:
+    """A resolution as read from pip's --report: name -> version, plus unrelated packages."""
+    return {**NOISE, **{name.replace("_", "-"): v for name, v in versions.items()}}
+
+
+# -- the acceptance sets (../shared/acceptance/a*.txt), each header restated as exact values ----
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    python: str
+    lines: tuple[str, ...]
+    resolved: Mapping[str, str]  # what pip resolves from step 1's requirements
+    requirements: tuple[str, ...] = ()  # after step 2
+    constraints: tuple[str, ...] = ()
+    action_kinds: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # a substring of each warning, in order
+    errors: tuple[str, ...] = ()  # error kinds after step 1
+    options: Mapping[str, bool] = field(default_factory=dict)
+
+
+ACCEPTANCE_CASES = [
+    Case("a01", "3.11", ("tensorflow",),
+         report(tensorflow="2.18.1", keras="3.6.0"),
+         requirements=("tensorflow", "tensorflow-metal==1.2.0"),
+         constraints=("tensorflow<2.19", "tensorflow==2.18.1"),
+         action_kinds=("prefer", "alias", "pin", "add"),
+         aliases=("2.12.0+tfmac.1",)),
+    Case("a02", "3.10", ("tensorflow==2.11.*",),
+         report(tensorflow_macos="2.11.0", keras="2.11.0"),
+         requirements=("tensorflow-macos==2.11.*", "tensorflow-metal==0.7.1"),
+         constraints=("tensorflow==2.11.*", "tensorflow-macos==2.11.0"),
+         action_kinds=("rewrite", "alias", "pin", "add"),
+         aliases=("2.11.0+tfmac.1",)),
+    Case("a03", "3.9", ("tensorflow-cpu==2.10.0",),
+         report(tensorflow_macos="2.10.0"),
+         requirements=("tensorflow-macos==2.10.0",),
+         constraints=("tensorflow==2.10.0", "tensorflow-macos==2.10.0"),
+         action_kinds=("rewrite", "keep", "alias", "pin"),
+         aliases=("2.10.0+tfmac.1",)),
+    Case("a04", "3.11", ("tensorflow[and-cuda]==2.15.*",),
+         report(tensorflow="2.15.1", keras="2.15.0"),
+         requirements=("tensorflow==2.15.*", "tensorflow-metal==1.1.0"),
+         constraints=("tensorflow==2.15.1",),
+         action_kinds=("drop-extra", "pin", "add")),
+    Case("a05", "3.10", ("deepface[tensorflow]", "tensorflow-macos==2.12.0"),
+         report(deepface="0.0.93", tensorflow="2.12.0+tfmac.1", tensorflow_macos="2.12.0"),
+         requirements=("deepface[tensorflow]", "tensorflow-macos==2.12.0", "tensorflow-metal==0.8.0"),
+         constraints=("tensorflow==2.12.0", "tensorflow-macos==2.12.0"),
+         action_kinds=("alias", "pin", "add"),
+         aliases=("2.12.0+tfmac.1",)),
+    Case("a06", "3.12", ("tensorflow==2.20.*",),
+         report(tensorflow="2.20.0"),
+         requirements=("tensorflow==2.20.*",),
+         constraints=("tensorflow==2.20.0",),
+         action_kinds=("cpu-only", "pin"),
+         warnings=(("no TensorFlow admitted by the request has a tensorflow-metal plugin that works "
+                   "for Python 3.12 (admitted: 2.20); TensorFlow will run on the CPU."),)),
+    Case("a07", "3.13", ("tensorflow",),
+         report(tensorflow="2.21.0"),
+         requirements=("tensorflow",),
+         constraints=("tensorflow==2.21.0",),
+         action_kinds=("pin",),
+         warnings=(("tensorflow-metal has no build for Python 3.13 (it exists for Python 3.9, "
+                   "3.10, 3.11, 3.12). TensorFlow will run on the CPU."),)),
+    Case("a08", "3.9", ("tensorflow-macos==2.9.2", "tensorflow-metal"),
+         report(tensorflow_macos="2.9.2"),
+         requirements=("tensorflow-macos==2.9.2", "tensorflow-metal==0.5.1"),
+         constraints=("tensorflow==2.9.2", "tensorflow-macos==2.9.2"),
+         action_kinds=("alias", "pin", "pin"),
+         aliases=("2.9.2+tfmac.1",)),
+    Case("a09", "3.11", ("tensorflow-text==2.18.*",),
+         report(tensorflow_text="2.18.1", tensorflow="2.18.1"),
+         requirements=("tensorflow-text==2.18.*", "tensorflow-metal==1.2.0"),
+         constraints=("tensorflow<2.19", "tensorflow==2.18.1"),
+         action_kinds=("prefer", "alias", "pin", "add"),
+         aliases=("2.12.0+tfmac.1",)),
+    Case("a10", "3.10", ("tensorflow==2.14.*", "tensorflow-text==2.14.*"),
+         {}, errors=("NoConsistentSetError",)),
+    Case("a11", "3.11", ("tensorflow==2.15.1", "tensorflow-metal==1.2.0"),
+         report(tensorflow="2.15.1"),
+         requirements=("tensorflow==2.15.1", "tensorflow-metal==1.1.0"),
+         constraints=("tensorflow==2.15.1",),
+         action_kinds=("pin", "correct"),
+         warnings=("corrected tensorflow-metal==1.2.0 to tensorflow-metal==1.1.0",)),
+]
+
+
+@pytest.mark.parametrize("case", ACCEPTANCE_CASES, ids=lambda c: c.id)
+def test_acceptance_set_plans_as_its_header_says(case: Case) -> None:
+    first = step1(case.lines, mac(case.python), **case.options)
+    assert error_kinds(first) == list(case.errors)
+    if case.errors:
+        return
+    plan = pair_with_resolution(first, case.resolved, KNOWLEDGE, PlanOptions(**case.options))
+    assert plan.errors == ()
+    assert plan.requirements == case.requirements
+    assert plan.constraints == case.constraints
+    assert kinds(plan) == list(case.action_kinds)
+    assert [a.version for a in plan.aliases] == list(case.aliases)
+    assert len(plan.warnings) == len(case.warnings), plan.warnings
+    for text, expected in zip(plan.warnings, case.warnings):
+        assert expected in text
+
+
+@pytest.mark.parametrize("case", ACCEPTANCE_CASES, ids=lambda c: c.id)
+def test_acceptance_table_restates_the_shared_files(case: Case) -> None:
+    """The table above is a copy of ../shared/acceptance; it must not drift from it."""
+    files = sorted(ACCEPTANCE.glob(f"{case.id}-*.txt"))
+    if not files:
+        pytest.skip("the shared acceptance folder is not beside this checkout")
+    text = files[0].read_text()
+    assert re.search(rf"^# python: {re.escape(case.python)}$", text, re.MULTILINE)
+    lines = tuple(l.strip() for l in text.splitlines() if l.strip() and not l.startswith("#"))
+    assert lines == case.lines
+
+
+def test_newest_tf_is_capped_at_the_newest_minor_with_a_verified_plugin() -> None:
+    plan = step1(["tensorflow"], mac("3.11"))
+    prefer = action(plan, "prefer")
+    assert (prefer.from_, prefer.to) == ("tensorflow 2.21 (newest)", "tensorflow<2.19")
+    assert prefer.reason.startswith("TensorFlow 2.21 has no tensorflow-metal known to work; 2.18 is "
+                                    "the newest with one (tensorflow-metal 1.2.0, verified)")
+    assert "--no-metal" in prefer.reason
+    assert prefer.source == "https://github.com/tensorflow/tensorflow/issues/84167"
+    assert plan.preference == "tensorflow<2.19"
+    assert plan.wants_gpu is True
+
+
+def test_cuda_extra_dropped_with_its_reason() -> None:
+    plan = step1(["tensorflow[and-cuda]==2.15.*"], mac("3.11"))
+    drop = action(plan, "drop-extra")
+    assert (drop.package, drop.from_, drop.to) == ("tensorflow", "tensorflow[and-cuda]", "tensorflow")
+    assert "CUDA" in drop.reason and "tensorflow-metal" in drop.reason
+    assert drop.source == "https://www.tensorflow.org/install/pip#linux"
+
+
+def test_alias_wheel_requires_the_same_tensorflow_macos_release() -> None:
+    plan = step1(["deepface[tensorflow]", "tensorflow-macos==2.12.0"], mac("3.10"))
+    assert [a.to_json()["requires"] for a in plan.aliases] == ["tensorflow-macos==2.12.0"]
+    assert [(a.name, a.version, a.target_name, a.target_version) for a in plan.aliases] == [
+        ("tensorflow", "2.12.0+tfmac.1", "tensorflow-macos", "2.12.0")]
+    assert "tensorflow==2.12.0" in plan.constraints  # dependents' `tensorflow` is the alias
+
+
+def test_tf_220_without_plugin_is_an_error_under_strict() -> None:
+    plan = step1(["tensorflow==2.20.*"], mac("3.12"), strict=True)
+    assert error_kinds(plan) == ["StrictError"]
+    assert plan.warnings == ()
+    assert "cpu-only" not in kinds(plan)
+
+
+def test_metal_mismatch_is_an_error_under_strict() -> None:
+    plan = step2(["tensorflow==2.15.1", "tensorflow-metal==1.2.0"], mac("3.11"),
+                 report(tensorflow="2.15.1"), strict=True)
+    assert error_kinds(plan) == ["StrictError"]
+    assert plan.errors[0].message.startswith("corrected tensorflow-metal==1.2.0 to tensorflow-metal==1.1.0")
+    assert plan.requirements == ("tensorflow==2.15.1",)  # nothing added behind the user's back
+    assert "correct" not in kinds(plan)
+
+
+def test_metal_pin_corrected_for_tf_215() -> None:
+    plan = step2(["tensorflow==2.15.1", "tensorflow-metal==1.2.0"], mac("3.11"), report(tensorflow="2.15.1"))
+    correct = action(plan, "correct", "tensorflow-metal")
+    assert (correct.from_, correct.to) == ("tensorflow-metal==1.2.0", "tensorflow-metal==1.1.0")
+    assert correct.reason == (
+        "tensorflow-metal==1.2.0 does not match TensorFlow 2.15.1: tensorflow 2.15 goes with "
+        "tensorflow-metal ==1.1.* (verified); 1.2.0 is built for TensorFlow ==2.18.*")
+
+
+def test_metal_pin_corrected_for_tf_212() -> None:
+    """The issue's own example: tensorflow-macos==2.12 with tensorflow-metal 1.0.0 (built for 2.13)."""
+    plan = step2(["tensorflow-macos==2.12.0", "tensorflow-metal==1.0.0"], mac("3.10"),
+                 report(tensorflow_macos="2.12.0"))
+    correct = action(plan, "correct", "tensorflow-metal")
+    assert correct.to == "tensorflow-metal==0.8.0"
+    assert correct.reason.endswith("1.0.0 is built for TensorFlow ==2.13.*")
+    assert plan.requirements == ("tensorflow-macos==2.12.0", "tensorflow-metal==0.8.0")
+    assert plan.warnings == (f"corrected tensorflow-metal==1.0.0 to tensorflow-metal==0.8.0: {correct.reason}",)
+
+
+def test_metal_pinned_with_broken_pair_says_it_is_known_broken() -> None:
+    plan = step2(["tensorflow==2.18.0", "tensorflow-metal==1.1.0"], mac("3.11"), report(tensorflow="2.18.0"))
+    correct = action(plan, "correct", "tensorflow-metal")
+    assert correct.to == "tensorflow-metal==1.2.0"
+    assert "the requested pair is known broken" in correct.reason
+    assert "https://github.com/tensorflow/tensorflow/issues/81987" in correct.reason
+
+
+def test_unpinned_metal_request_is_pinned_to_the_pair() -> None:
+    plan = step2(["tensorflow==2.13.*", "tensorflow-metal"], mac("3.11"), report(tensorflow="2.13.1"))
+    pin = action(plan, "pin", "tensorflow-metal")
+    assert (pin.from_, pin.to) == ("tensorflow-metal", "tensorflow-metal==1.0.1")
+    assert plan.warnings == ()
+
+
+def test_metal_request_is_held_back_until_tf_is_resolved() -> None:
+    plan = step1(["tensorflow==2.15.*", "tensorflow-metal"], mac("3.11"))
+    assert plan.requirements == ("tensorflow==2.15.*",)
+    assert plan.metal_requested == Request("tensorflow-metal")
+
+
+# -- names: tensorflow-cpu/-gpu/-macos -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "python", "expected", "wants_gpu"),
+    [
+        ("tensorflow-cpu==2.15.*", "3.11", "tensorflow==2.15.*", False),
+        ("tensorflow-cpu==2.10.0", "3.9", "tensorflow-macos==2.10.0", False),
+        ("tensorflow-gpu==2.11.*", "3.10", "tensorflow-macos==2.11.*", True),
+        ("tensorflow-gpu", "3.11", "tensorflow", True),
+        ("tensorflow-macos>=2.13", "3.11", "tensorflow>=2.13", True),
+        ("tensorflow-macos==2.16.2", "3.11", "tensorflow==2.16.2", True),
+        ("tensorflow-macos", "3.11", "tensorflow", True),
+        ("tensorflow<2.13", "3.10", "tensorflow-macos<2.13", True),
+    ],
+)
+def test_tf_names_rewritten_to_the_arm64_distribution(line: str, python: str, expected: str,
+                                                      wants_gpu: bool) -> None:
+    plan = step1([line], mac(python))
+    assert plan.errors == ()
+    assert plan.requirements == (expected,)
+    rewrite = action(plan, "rewrite")
+    assert (rewrite.from_, rewrite.to) == (line, expected)
+    assert plan.wants_gpu is wants_gpu
+
+
+def test_tensorflow_cpu_gets_no_metal() -> None:
+    plan = step2(["tensorflow-cpu==2.15.*"], mac("3.11"), report(tensorflow="2.15.1"))
+    keep = action(plan, "keep")
+    assert (keep.package, keep.to) == ("tensorflow-cpu", "no tensorflow-metal")
+    assert plan.requirements == ("tensorflow==2.15.*",)
+    assert not any("metal" in line for line in plan.requirements + plan.constraints)
+
+
+def test_tensorflow_gpu_gets_metal() -> None:
+    plan = step2(["tensorflow-gpu==2.11.*"], mac("3.10"), report(tensorflow_macos="2.11.0"))
+    assert plan.requirements == ("tensorflow-macos==2.11.*", "tensorflow-metal==0.7.1")
+
+
+def test_extras_and_markers_preserved_in_rewrite() -> None:
+    line = 'tensorflow[foo]==2.11.* ; sys_platform == "darwin"'
+    plan = step1([line], mac("3.10"))
+    assert plan.requirements == ('tensorflow-macos[foo]==2.11.*; sys_platform == "darwin"',)
+
+
+def test_cuda_extra_dropped_but_other_extras_and_marker_kept() -> None:
+    plan = step1(['tensorflow[and-cuda,foo]==2.15.* ; python_version >= "3.9"'], mac("3.11"))
+    assert plan.requirements == ('tensorflow[foo]==2.15.*; python_version >= "3.9"',)
+    assert kinds(plan) == ["drop-extra"]
+
+
+def test_line_options_kept_in_rewrite() -> None:
+    req = Request("tensorflow==2.11.0", origin="requirements.txt", line_options=("--config-settings=x=y",))
+    plan = plan_request([req], mac("3.10"), KNOWLEDGE)
+    assert plan.requirements == ("tensorflow-macos==2.11.0 --config-settings=x=y",)
+
+
+def test_requirement_with_false_marker_left_untouched() -> None:
+    line = 'tensorflow==2.11.* ; sys_platform == "linux"'
+    plan = step1([line], mac("3.10"))
+    assert plan.requirements == (line,)
+    assert "rewrite" not in kinds(plan)
+
+
+def test_request_whose_only_tf_line_has_a_false_marker_is_plain_pip() -> None:
+    line = 'tensorflow==2.11.* ; sys_platform == "linux"'
+    plan = step1([line, "requests"], mac("3.10"))
+    assert plan.intercepted is False
+    assert plan.constraints == ()
+    assert plan.aliases == ()
+
+
+def test_constraint_rewritten() -> None:
+    plan = step1(["tensorflow-text==2.17.*"], mac("3.10"), constraints=["tensorflow==2.11.*"])
+    assert plan.constraints[0] == "tensorflow-macos==2.11.*"
+    assert action(plan, "rewrite").to == "tensorflow-macos==2.11.*"
+
+
+def test_constraint_admitting_no_arm64_release_is_not_dropped() -> None:
+    plan = step1(["tensorflow"], mac("3.11"), constraints=["tensorflow==2.11.*"])
+    assert "tensorflow==2.11.*" in plan.constraints or plan.errors
+
+
+def test_constraint_extra_dropped() -> None:
+    plan = step1(["tensorflow"], mac("3.11"), constraints=["tensorflow[and-cuda]==2.15.*"])
+    assert plan.constraints[0] == "tensorflow==2.15.*"
+    assert plan.requirements == ("tensorflow",)
+
+
+def test_constraint_on_tf_binds_dependents_of_plain_tensorflow() -> None:
+    plan = step1(["deepface[tensorflow]"], mac("3.10"), constraints=["tensorflow==2.11.*"])
+    assert "prefer" not in kinds(plan)
+    assert [a.version for a in plan.aliases] == ["2.11.0+tfmac.1"]
+    assert "tensorflow==2.11.*" in plan.constraints
+
+
+# -- aliases -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "python", "expected"),
+    [
+        (["tensorflow==2.15.*"], "3.11", []),
+        (["tensorflow-macos>=2.13"], "3.11", []),
+        (["tensorflow==2.11.*"], "3.10", ["2.11.0+tfmac.1"]),
+        (["tensorflow>=2.10,<2.13"], "3.10", ["2.10.0+tfmac.1", "2.11.0+tfmac.1", "2.12.0+tfmac.1"]),
+        (["tensorflow==2.9.*"], "3.9", ["2.9.0+tfmac.1", "2.9.1+tfmac.1", "2.9.2+tfmac.1"]),
+        (["tensorflow"], "3.11", ["2.12.0+tfmac.1"]),  # the request admits 2.12 (tensorflow-macos)
+        (["tensorflow"], "3.12", []),  # tensorflow-macos < 2.13 has no cp312 wheel
+    ],
+)
+def test_alias_wheels_only_for_admitted_tensorflow_macos_releases(lines: list[str], python: str,
+                                                                  expected: list[str]) -> None:
+    plan = step1(lines, mac(python))
+    assert [a.version for a in plan.aliases] == expected
+    assert all(a.target_name == "tensorflow-macos" and a.name == "tensorflow" for a in plan.aliases)
+    assert all(a.version == f"{a.target_version}+tfmac.1" for a in plan.aliases)
+    assert ("alias" in kinds(plan)) is bool(expected)
+
+
+# -- unsupported targets -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "instead"),
+    [
+        (linux(), "tensorflow[and-cuda]"),
+        (windows(), "WSL2"),
+        (intel_mac(), "Intel Macs"),
+    ],
+    ids=["linux", "windows", "intel-mac"],
+)
+def test_metal_elsewhere_is_an_unsupported_target(target: Target, instead: str) -> None:
+    plan = step1(["tensorflow", "tensorflow-metal"], target)
+    assert error_kinds(plan) == ["UnsupportedTargetError"]
+    problem = plan.errors[0]
+    assert problem.message.startswith("tensorflow-metal is the GPU plugin for Apple Silicon Macs; it has no build for")
+    assert instead in problem.remedy
+    assert "platform_machine == 'arm64'" in problem.remedy  # how to keep one shared file
+    assert plan.requirements == ("tensorflow",)
+
+
+@pytest.mark.parametrize("target", [linux(), windows(), intel_mac()], ids=["linux", "windows", "intel-mac"])
+def test_metal_with_a_marker_is_left_to_pip_elsewhere(target: Target) -> None:
+    plan = step1(["tensorflow", METAL_ANYWHERE], target)
+    assert plan.errors == ()
+    assert plan.requirements == ("tensorflow", METAL_ANYWHERE)
+
+
+def test_rosetta_python_refused_for_tensorflow() -> None:
+    plan = step1(["tensorflow"], rosetta())
+    assert error_kinds(plan) == ["UnsupportedTargetError"]
+    assert "Rosetta" in plan.errors[0].message and "AVX" in plan.errors[0].message
+    assert "arm64 Python" in plan.errors[0].remedy
+    assert plan.requirements == ()
+
+
+def test_rosetta_python_refused_for_metal() -> None:
+    plan = step1(["tensorflow-metal"], rosetta("3.10"))
+    assert error_kinds(plan) == ["UnsupportedTargetError"]
+    assert "Rosetta" in plan.errors[0].message
+
+
+def test_rosetta_target_is_not_macos_arm64() -> None:
+    target = rosetta()
+    assert (target.system, target.machine, target.rosetta) == ("macos", "x86_64", True)
+    assert target.is_macos_arm64 is False and target.is_arm64_mac_hardware is True
+
+
+def test_py313_explicit_metal_is_an_error() -> None:
+    plan = step1(["tensorflow", "tensorflow-metal"], mac("3.13"))
+    assert error_kinds(plan) == ["UnsupportedTargetError"]
+    assert plan.errors[0].message == (
+        "tensorflow-metal has no build for Python 3.13 (it exists for Python 3.9, 3.10, 3.11, 3.12).")
+    assert "3.12" in plan.errors[0].remedy
+
+
+def test_py313_implicit_metal_is_a_warning() -> None:
+    plan = step2(["tensorflow"], mac("3.13"), report(tensorflow="2.21.0"))
+    assert plan.errors == ()
+    assert plan.wants_gpu is False
+    assert plan.warnings == (("tensorflow-metal has no build for Python 3.13 (it exists for Python 3.9, "
+                             "3.10, 3.11, 3.12). TensorFlow will run on the CPU."),)
+    assert plan.requirements == ("tensorflow",)
+
+
+@pytest.mark.parametrize("target", [mac("3.11", "11"), probed_mac("3.11", "11.7")], ids=["cross", "probed"])
+def test_old_macos_implicit_metal_is_a_warning(target: Target) -> None:
+    plan = step2(["tensorflow"], target, report(tensorflow="2.21.0"))
+    assert plan.errors == ()
+    assert len(plan.warnings) == 1
+    assert plan.warnings[0].startswith("tensorflow-metal needs macOS 12.0 or later; this target is macOS 11.")
+    assert plan.requirements == ("tensorflow",)
+    assert "prefer" not in kinds(plan)
+
+
+@pytest.mark.parametrize("target", [mac("3.11", "11"), probed_mac("3.11", "11.7")], ids=["cross", "probed"])
+def test_old_macos_explicit_metal_is_an_error(target: Target) -> None:
+    plan = step1(["tensorflow", "tensorflow-metal"], target)
+    assert error_kinds(plan) == ["UnsupportedTargetError"]
+    assert plan.errors[0].remedy == "update macOS, or drop tensorflow-metal for a CPU-only TensorFlow"
+
+
+def test_macos_12_0_is_below_the_12_1_that_current_plugins_need() -> None:
+    plan = step1(["tensorflow==2.15.*"], mac("3.11", "12.0"))
+    assert kinds(plan) == ["cpu-only"]
+    assert plan.preference is None
+
+
+@pytest.mark.xfail(strict=True, reason="planner bug 5 (see report): step 1 decides 'CPU only' but "
+                   "leaves wants_gpu set, so step 2 says it again (a second warning, or StrictError)")
+@pytest.mark.parametrize("strict", [False, True])
+def test_cpu_only_is_said_once(strict: bool) -> None:
+    opts = PlanOptions(strict=strict)
+    first = plan_request(requests(["tensorflow==2.15.*"]), mac("3.11", "12.0"), KNOWLEDGE, opts)
+    plan = pair_with_resolution(first, report(tensorflow="2.15.1"), KNOWLEDGE, opts)
+    assert len(plan.warnings) + len(plan.errors) == 1, (plan.warnings, plan.errors)
+
+
+# -- options -----------------------------------------------------------------------------------
+
+
+def test_no_metal_plans_newest_tf_without_plugin() -> None:
+    plan = step2(["tensorflow"], mac("3.11"), report(tensorflow="2.21.0"), no_metal=True)
+    assert plan.requirements == ("tensorflow",)
+    assert plan.constraints == ("tensorflow==2.21.0",)
+    assert kinds(plan) == ["alias", "pin"]
+    assert plan.warnings == ()
+
+
+def test_no_metal_with_explicit_metal_is_a_usage_error() -> None:
+    plan = step1(["tensorflow", "tensorflow-metal"], mac("3.11"), no_metal=True)
+    assert error_kinds(plan) == ["UsageError"]
+
+
+@pytest.mark.parametrize("tf", ["2.19.1", "2.20.0"])
+def test_allow_unverified_metal_pairs_new_tf_with_1_2_0(tf: str) -> None:
+    minor = tf.rsplit(".", 1)[0]
+    plan = step2([f"tensorflow=={minor}.*"], mac("3.11"), report(tensorflow=tf), allow_unverified_metal=True)
+    assert plan.requirements == (f"tensorflow=={minor}.*", "tensorflow-metal==1.2.0")
+    assert kinds(plan) == ["pin", "add"]
+    assert len(plan.warnings) == 1
+    assert plan.warnings[0].startswith(f"tensorflow {minor} goes with tensorflow-metal ==1.2.* (unverified): ")
+    assert plan.warnings[0].endswith("Installed because --allow-unverified-metal was given.")
+
+
+@pytest.mark.parametrize("tf", ["2.19.1", "2.20.0"])
+def test_unverified_pair_not_used_without_opt_in(tf: str) -> None:
+    minor = tf.rsplit(".", 1)[0]
+    plan = step2([f"tensorflow=={minor}.*"], mac("3.11"), report(tensorflow=tf))
+    assert plan.requirements == (f"tensorflow=={minor}.*",)
+    assert kinds(plan) == ["cpu-only", "pin"]
+    assert plan.warnings[0].endswith(f"An untested pair exists ({minor} with tensorflow-metal 1.2.0): "
+                                     "--allow-unverified-metal opts in.")
+
+
+def test_explicit_metal_with_unverified_tf_is_an_error_naming_the_opt_in() -> None:
+    plan = step1(["tensorflow==2.19.*", "tensorflow-metal"], mac("3.11"))
+    assert error_kinds(plan) == ["NoConsistentSetError"]
+    assert plan.errors[0].message == (
+        "no TensorFlow admitted by the request has a tensorflow-metal plugin that works for Python 3.11 "
+        "(admitted: 2.19). An untested pair exists (2.19 with tensorflow-metal 1.2.0): "
+        "--allow-unverified-metal opts in.")
+
+
+def test_allow_unverified_metal_lifts_the_preference() -> None:
+    plan = step1(["tensorflow"], mac("3.11"), allow_unverified_metal=True)
+    assert "prefer" not in kinds(plan)
+    assert plan.constraints == ()
+
+
+def test_py312_tf_216_has_only_an_unverified_plugin() -> None:
+    """1.1.0 (the verified plugin of 2.16) has no cp312 wheel; 1.2.0 with 2.16 is untested."""
+    plain = step2(["tensorflow==2.16.*"], mac("3.12"), report(tensorflow="2.16.2"))
+    assert kinds(plain) == ["cpu-only", "pin"]
+    opted = step2(["tensorflow==2.16.*"], mac("3.12"), report(tensorflow="2.16.2"), allow_unverified_metal=True)
+    assert opted.requirements == ("tensorflow==2.16.*", "tensorflow-metal==1.2.0")
+
+
+# -- companions --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resolved", "expected"),
+    [
+        (report(tensorflow="2.17.1", tensorflow_text="2.18.1"), "tensorflow-text==2.17.0"),
+        (report(tensorflow="2.18.1", tf_keras="2.19.0"), "tf-keras==2.18.0"),
+        (report(tensorflow="2.15.1", tensorflow_decision_forests="1.9.0"), "tensorflow-decision-forests==1.8.1"),
+        (report(tensorflow="2.15.1", tensorflow_io_gcs_filesystem="0.37.1"), "tensorflow-io-gcs-filesystem==0.36.0"),
+        (report(tensorflow="2.14.1", tensorflow_addons="0.21.0"), "tensorflow-addons==0.23.0"),
+    ],
+    ids=["text", "tf-keras", "decision-forests", "io-gcs", "addons"],
+)
+def test_companion_corrected_to_the_tf_minor(resolved: dict[str, str], expected: str) -> None:
+    plan = step2(["tensorflow"], mac("3.11"), resolved)
+    name = expected.split("==")[0]
+    correct = action(plan, "correct", name)
+    assert correct.from_ == f"{name}=={resolved[name]}"
+    assert correct.to == expected
+    assert plan.constraints[-1] == expected
+    assert plan.warnings[-1].startswith(f"corrected {name} {resolved[name]} to {expected.split('==')[1]}")
+
+
+def test_companion_on_the_right_minor_is_left_alone() -> None:
+    plan = step2(["tensorflow"], mac("3.11"), report(tensorflow="2.18.1", tensorflow_text="2.18.1", tf_keras="2.18.0"))
+    assert kinds(plan) == ["prefer", "alias", "pin", "add"]
+    assert plan.warnings == ()
+
+
+def test_tf_keras_before_its_first_minor_has_no_rule() -> None:
+    plan = step2(["tensorflow==2.14.*"], mac("3.11"), report(tensorflow="2.14.1", tf_keras="2.15.0"))
+    assert "correct" not in kinds(plan)
+
+
+def test_companion_with_no_arm64_build_for_the_minor_names_what_exists() -> None:
+    plan = step2(["tensorflow==2.15.*"], mac("3.11"), report(tensorflow="2.15.1", tensorflow_text="2.17.0"))
+    assert error_kinds(plan) == ["NoConsistentSetError"]
+    problem = plan.errors[0]
+    assert problem.message == ("tensorflow-text for TensorFlow 2.15 (tensorflow-text==2.15.*) has no "
+                               "macOS arm64 wheel for Python 3.11.")
+    assert problem.remedy.startswith("tensorflow-text releases with macOS arm64 wheels for Python 3.11: "
+                                     "2.21.1, 2.21.0, 2.20.1, 2.20.0, 2.19.0, 2.18.1, 2.18.0, 2.17.0;")
+
+
+def test_companion_request_with_no_arm64_build_names_what_exists() -> None:
+    plan = step1(["tensorflow==2.14.*", "tensorflow-text==2.14.*"], mac("3.10"))
+    assert error_kinds(plan) == ["NoConsistentSetError"]
+    problem = plan.errors[0]
+    assert problem.message == ("tensorflow-text has no macOS arm64 wheel matching tensorflow-text==2.14.* "
+                               "for Python 3.10; its macOS arm64 wheels start at 2.17.0.")
+    assert problem.remedy == (
+        "tensorflow-text releases with macOS arm64 wheels for Python 3.10: 2.21.1, 2.21.0, 2.20.1, 2.20.0, "
+        "2.19.0, 2.18.1, 2.18.0, 2.17.0; each goes with the same TensorFlow minor, e.g. "
+        "tensorflow-text==2.17.* with tensorflow==2.17.*")
+
+
+def test_companion_with_no_wheel_for_the_python_at_all() -> None:
+    plan = step1(["tensorflow-addons"], mac("3.12"))
+    assert error_kinds(plan) == ["NoConsistentSetError"]
+    assert plan.errors[0].remedy == "tensorflow-addons has no macOS arm64 wheel for Python 3.12 at all"
+
+
+def test_companion_correction_is_an_error_under_strict() -> None:
+    plan = step2(["tensorflow"], mac("3.11"), report(tensorflow="2.17.1", tensorflow_text="2.18.1"), strict=True)
+    assert error_kinds(plan) == ["StrictError"]
+    assert plan.errors[0].message == "corrected tensorflow-text 2.18.1 to 2.17.0 to match TensorFlow 2.17"
+
+
+def test_tf_release_missing_for_python_names_releases_that_exist() -> None:
+    plan = step1(["tensorflow==2.12.*"], mac("3.12"))
+    assert error_kinds(plan) == ["NoConsistentSetError"]
+    assert plan.errors[0].message == "tensorflow==2.12.* has no macOS arm64 build for Python 3.12."
+    assert plan.errors[0].remedy.endswith("; tensorflow==2.12.* itself exists for Python 3.9, 3.10, 3.11")
+
+
+# -- step 2 reads the resolution ---------------------------------------------------------------
+
+
+def test_alias_in_resolution_is_not_taken_for_real_tensorflow() -> None:
+    plan = step2(["deepface[tensorflow]", "tensorflow-macos==2.12.0"], mac("3.10"),
+                 report(tensorflow="2.12.0+tfmac.1", tensorflow_macos="2.12.0"))
+    assert action(plan, "pin", "tensorflow-macos").to == "tensorflow-macos==2.12.0"
+
+
+def test_installed_tf_pairs_a_metal_only_request() -> None:
+    target = probed_mac("3.11", installed={"tensorflow": "2.15.1"})
+    plan = step2(["tensorflow-metal"], target, report(tensorflow_metal="1.2.0"))
+    assert plan.requirements == ("tensorflow-metal==1.1.0",)
+    assert plan.errors == ()
+
+
+def test_metal_only_request_without_any_tf_is_an_error() -> None:
+    plan = step2(["tensorflow-metal"], mac("3.11"), report(tensorflow_metal="1.2.0"))
+    assert error_kinds(plan) == ["NoConsistentSetError"]
+    assert plan.errors[0].remedy == "add tensorflow to the request (pip-tfmac pairs the plugin with it)"
+
+
+def test_pin_already_in_constraints_is_not_repeated() -> None:
+    plan = step2(["tensorflow"], mac("3.11"), report(tensorflow="2.18.1"), constraints=["tensorflow==2.18.1"])
+    assert plan.constraints.count("tensorflow==2.18.1") == 1
+
+
+def test_step2_elsewhere_changes_nothing() -> None:
+    first = step1(["tensorflow-macos==2.12.0"], linux())
+    plan = pair_with_resolution(first, report(tensorflow="2.12.0"), KNOWLEDGE)
+    assert (plan.requirements, plan.constraints, plan.actions) == (first.requirements, first.constraints, first.actions)
+    assert plan.paired is True
+
+
+def test_metal_patch_pin_within_the_pair_is_kept() -> None:
+    plan = step2(["tensorflow-macos==2.9.2", "tensorflow-metal==0.5.0"], mac("3.9"), report(tensorflow_macos="2.9.2"))
+    assert plan.requirements == ("tensorflow-macos==2.9.2", "tensorflow-metal==0.5.0")
+    assert plan.warnings == ()
+
+
+def test_metal_pin_selects_the_tf_minor_it_was_built_for() -> None:
+    plan = step1(["tensorflow", "tensorflow-metal==1.0.0"], mac("3.11"))
+    assert plan.constraints == ("tensorflow<2.14", "tensorflow>=2.13")
+
+
+def test_metal_pin_selects_the_tf_minor_it_was_built_for_newest_patch() -> None:
+    plan = step1(["tensorflow", "tensorflow-metal==1.1.0"], mac("3.11"))
+    assert plan.constraints == ("tensorflow<2.18", "tensorflow>=2.17")
+    assert action(plan, "prefer").reason == "the requested tensorflow-metal==1.1.0 is built for TensorFlow 2.17"
+
+
+# -- one request over the table of targets -----------------------------------------------------
+
+
+@pytest.mark.parametrize("via", ["cross", "probed"])
+@pytest.mark.parametrize(
+    ("python", "newest", "prefer", "metal"),
+    [
+        ("3.9", "2.20", "tensorflow<2.19", "tensorflow-metal==1.2.0"),
+        ("3.10", "2.21", "tensorflow<2.19", "tensorflow-metal==1.2.0"),
+        ("3.11", "2.21", "tensorflow<2.19", "tensorflow-metal==1.2.0"),
+        ("3.12", "2.21", "tensorflow<2.19", "tensorflow-metal==1.2.0"),
+        ("3.13", "2.21", None, None),
+    ],
+)
+def test_plain_tensorflow_on_every_mac_python(via: str, python: str, newest: str,
+                                              prefer: str | None, metal: str | None) -> None:
+    target = mac(python) if via == "cross" else probed_mac(python)
+    assert target.is_macos_arm64
+    first = step1(["tensorflow"], target)
+    assert first.errors == ()
+    assert first.preference == prefer
+    if prefer:
+        assert action(first, "prefer").from_ == f"tensorflow {newest} (newest)"
+    resolved_tf = "2.18.1" if prefer else f"{newest}.0"
+    plan = pair_with_resolution(first, report(tensorflow=resolved_tf), KNOWLEDGE)
+    expected = ("tensorflow",) + ((metal,) if metal else ())
+    assert plan.requirements == expected
+    assert plan.errors == ()
+
+
+@pytest.mark.parametrize("target", [linux("3.11"), windows("3.12"), intel_mac("3.10")],
+                         ids=["linux", "windows", "intel-mac"])
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["tensorflow==2.15.*"], ["tensorflow==2.15.*"]),
+        (["tensorflow[and-cuda]==2.15.*"], ["tensorflow[and-cuda]==2.15.*"]),
+        (["tensorflow-cpu"], ["tensorflow-cpu"]),
+        (["tensorflow-text==2.18.*", "numpy<2"], ["tensorflow-text==2.18.*", "numpy<2"]),
+    ],
+)
+def test_elsewhere_tf_requests_pass_through_unchanged(target: Target, lines: list[str],
+                                                      expected: list[str]) -> None:
+    plan = step2(lines, target, report(tensorflow="2.15.1"))
+    assert plan.requirements == tuple(expected)
+    assert plan.actions == () and plan.warnings == () and plan.aliases == ()
+
+
+@pytest.mark.parametrize("target", [linux(), windows()], ids=["linux", "windows"])
+def test_tensorflow_macos_elsewhere_becomes_tensorflow(target: Target) -> None:
+    plan = step1(['tensorflow-macos[foo]==2.12.0 ; python_version >= "3.9"'], target,
+                 constraints=["tensorflow-macos<2.13"])
+    assert plan.requirements == ('tensorflow[foo]==2.12.0; python_version >= "3.9"',)
+    assert plan.constraints == ("tensorflow<2.13",)
+    assert kinds(plan) == ["rename", "rename"]
+    rename = plan.actions[0]
+    assert (rename.package, rename.to) == ("tensorflow-macos", plan.requirements[0])
+    assert rename.source == "index:tensorflow-macos (file list: macosx wheels only)"
+
+
+def test_tensorflow_macos_on_intel_mac_is_left_alone() -> None:
+    plan = step1(["tensorflow-macos==2.12.0"], intel_mac())
+    assert plan.requirements == ("tensorflow-macos==2.12.0",)
+    assert plan.actions == ()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [mac("3.11"), probed_mac("3.12"), linux(), windows(), intel_mac(), rosetta()],
+    ids=["mac-cross", "mac-probed", "linux", "windows", "intel-mac", "rosetta"],
+)
+def test_unrelated_requests_are_not_intercepted(target: Target) -> None:
+    reqs = [
+        Request("requests==2.32.3", origin="requirements.txt", line_options=("--hash=sha256:" + "0" * 64,)),
+        Request("./local/project", editable=True),
+        Request("numpy<2 ; python_version < '3.13'"),
+        Request("https://example.invalid/pkg-1.0-py3-none-any.whl"),
+        Request("urllib3<2", origin="constraints.txt", constraint=True),
+    ]
+    plan = plan_request(reqs, target, KNOWLEDGE)
+    assert plan.intercepted is False
+    assert plan.requirements == (
+        "requests==2.32.3 --hash=sha256:" + "0" * 64,
+        "-e ./local/project",
+        "numpy<2 ; python_version < '3.13'",
+        "https://example.invalid/pkg-1.0-py3-none-any.whl",
+    )
+    assert plan.constraints == ("urllib3<2",)
+    assert (plan.actions, plan.warnings, plan.errors, plan.aliases) == ((), (), (), ())
+    paired = pair_with_resolution(plan, report(requests="2.32.3"), KNOWLEDGE)
+    assert paired.requirements == plan.requirements and paired.constraints == plan.constraints
+
+
+# -- the JSON interface ------------------------------------------------------------------------
+
+
+def test_plan_json_shape() -> None:
+    plan = step2(["tensorflow==2.15.1", "tensorflow-metal==1.2.0"], mac("3.11"), report(tensorflow="2.15.1"))
+    data = json.loads(json.dumps(plan.to_json()))
+    assert set(data) == {"version", "target", "intercepted", "requirements", "constraints", "actions",
+                         "aliases", "warnings", "errors"}
+    assert data["version"] == PLAN_JSON_VERSION == 1
+    assert data["target"]["platform"] == "macos-arm64"
+    assert data["target"]["python_version"] == "3.11"
+    assert data["target"]["macos_version"] == "14.0"
+    assert data["target"]["pip_platforms"][:2] == ["macosx_14_0_arm64", "macosx_14_0_universal2"]
+    assert data["requirements"] == ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]
+    assert data["constraints"] == ["tensorflow==2.15.1"]
+    for item in data["actions"]:
+        assert set(item) == {"kind", "package", "from", "to", "reason", "source"}
+        assert all(isinstance(v, str) for v in item.values())
+        assert item["reason"] and item["source"]
+    assert data["actions"][-1] == {
+        "kind": "correct", "package": "tensorflow-metal", "from": "tensorflow-metal==1.2.0",
+        "to": "tensorflow-metal==1.1.0",
+        "reason": ("tensorflow-metal==1.2.0 does not match TensorFlow 2.15.1: tensorflow 2.15 goes with "
+                   "tensorflow-metal ==1.1.* (verified); 1.2.0 is built for TensorFlow ==2.18.*"),
+        "source": "https://github.com/tensorflow/tensorflow/issues/84167",
+    }
+    assert data["warnings"] == [
+        "corrected tensorflow-metal==1.2.0 to tensorflow-metal==1.1.0: " + data["actions"][-1]["reason"]]
+    assert data["errors"] == []
+
+
+def test_plan_json_errors_and_aliases_shape() -> None:
+    errors = step1(["tensorflow", "tensorflow-metal"], linux()).to_json()["errors"]
+    assert len(errors) == 1 and set(errors[0]) == {"kind", "message", "remedy"}
+    assert errors[0]["kind"] == "UnsupportedTargetError"
+    aliases = step1(["tensorflow==2.11.*"], mac("3.10")).to_json()["aliases"]
+    assert aliases == [{
+        "name": "tensorflow", "version": "2.11.0+tfmac.1", "requires": "tensorflow-macos==2.11.0",
+        "reason": aliases[0]["reason"], "source": "index:tensorflow, index:tensorflow-macos (file lists, read 2026-11-24)",
+    }]
+    assert aliases[0]["reason"].startswith("packages that require plain tensorflow get a metadata-only alias")
+
+
+def test_every_action_names_a_source() -> None:
+    plans = [
+        step2(case.lines, mac(case.python), case.resolved)
+        for case in ACCEPTANCE_CASES if not case.errors
+    ]
+    for plan in plans:
+        for item in plan.actions:
+            assert item.source, item
+            assert item.reason, item
+
+
+def test_without_preference_drops_the_cap_and_says_why() -> None:
+    plan = step1(["tensorflow"], mac("3.11"))
+    relaxed = plan.without_preference("conflicts with the rest of the request")
+    assert relaxed.constraints == ()
+    assert "prefer" not in kinds(relaxed)
+    assert relaxed.warnings == ("conflicts with the rest of the request",)
+    assert relaxed.preference is None
+    assert relaxed.without_preference("again") is relaxed
