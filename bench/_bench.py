@@ -16,10 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ class Comparison:
     """`candidate` against `baseline`; `goal` is the ratio (or seconds) the issue asks for."""
 
     candidate: str
-    baseline: Optional[str]
+    baseline: str | None
     goal: str = ""
 
 
@@ -59,7 +59,7 @@ def _run(argv: Sequence[str], env: dict[str, str]) -> None:
 
 
 @contextmanager
-def bench_venvs(keep: Optional[str], editable: bool) -> Iterator[dict[str, Path]]:
+def bench_venvs(keep: str | None, editable: bool) -> Iterator[dict[str, Path]]:
     """Fresh venvs (same Python as this script) with pip-tfmac installed from this checkout:
     "wheel" (a built wheel, as users install it) and, if asked, "editable" (pip install -e)."""
     root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="pip-tfmac-bench-"))

@@ -14,9 +14,10 @@ import inspect
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import Union
 
 StrPath = Union[str, "os.PathLike[str]"]
 
@@ -25,7 +26,7 @@ StrPath = Union[str, "os.PathLike[str]"]
 _PYTHON_VARS = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONSAFEPATH")
 
 
-def isolated_env(base: StrPath, extra: Optional[Mapping[str, StrPath]] = None) -> dict[str, str]:
+def isolated_env(base: StrPath, extra: Mapping[str, StrPath] | None = None) -> dict[str, str]:
     """os.environ without this machine's pip setup, plus `extra`.
 
     Removes every PIP_* variable (this machine sets find-links, cert, timeouts) and the
@@ -74,7 +75,7 @@ class Result:
 def run(
     argv: Sequence[StrPath],
     env: Mapping[str, str],
-    cwd: Optional[StrPath] = None,
+    cwd: StrPath | None = None,
     timeout: float = 300,
 ) -> Result:
     args = tuple(os.fspath(a) for a in argv)
@@ -83,8 +84,7 @@ def run(
         env=dict(env),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
         timeout=timeout,
     )
@@ -123,8 +123,8 @@ def write_wheel(
     directory: str,
     name: str,
     version: str,
-    requires: "list[str]",
-    files: "dict[str, str]",
+    requires: list[str],
+    files: dict[str, str],
     tag: str = "py3-none-any",
 ) -> str:
     """Write a minimal, valid, reproducible wheel; return its path.
@@ -168,7 +168,7 @@ def build_wheel(
     name: str,
     version: str,
     requires: Iterable[str] = (),
-    files: Optional[Mapping[str, str]] = None,
+    files: Mapping[str, str] | None = None,
 ) -> Path:
     """A tiny pure-Python wheel `name==version` with one module, built offline."""
     Path(directory).mkdir(parents=True, exist_ok=True)

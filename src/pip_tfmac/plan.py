@@ -278,7 +278,7 @@ def _plan_elsewhere(requests: Sequence[Request], target: Target, knowledge: Know
         if name == METAL and not request.constraint:
             draft.errors.append(_metal_elsewhere(target))
             continue
-        if target.rosetta and name in knowledge.names and not request.constraint:
+        if target.rosetta and name in knowledge.family() and not request.constraint:
             draft.errors.append(_rosetta_problem(target))
             continue
         rename = knowledge.rename_elsewhere(name) if target.system != "macos" else None
@@ -378,13 +378,18 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
     if tf_specs and not candidates and not any(p.kind == "NoConsistentSetError" for p in draft.errors):
         draft.errors.append(Problem(
             "NoConsistentSetError",
-            f"the TensorFlow requests ({', '.join(str(s) or 'any' for s in tf_specs)}) admit no release with a macOS arm64 wheel for Python {py}.",
+            f"the TensorFlow requests and constraints ({', '.join(str(s) or 'any' for s in tf_specs + tf_constraint_specs)}) "
+            f"admit no release with a macOS arm64 wheel for Python {py}.",
             f"TensorFlow releases installable there: {_versions_text(knowledge.tf_versions(py))}",
         ))
 
     preference: Optional[str] = None
     if wants_gpu and candidates:
         preference = _prefer_metal_capable(candidates, target, knowledge, options, draft, metal_request)
+        cpu_only = any(a.kind == "cpu-only" for a in draft.actions) or any(
+            p.kind == "StrictError" for p in draft.errors)
+        if cpu_only and metal_request is None:
+            wants_gpu = False  # said once, here: step 2 must not say it again
 
     if macos_specs:
         # Anything that requires plain `tensorflow` must get the alias of this very release,
@@ -632,6 +637,14 @@ def pair_with_resolution(
             ))
         return _freeze(plan, draft)
     dist, tf_version = found
+    twin = _installed_twin(plan.target.installed, resolved, dist)
+    if twin is not None:
+        draft.errors.append(Problem(
+            "NoConsistentSetError",
+            f"{twin} is installed in the target and this plan installs {dist} {tf_version}: two TensorFlow "
+            "distributions in one environment overwrite each other's modules.",
+            f"uninstall {twin.split()[0]} first, or request {twin.split()[0]} instead of {dist}",
+        ))
     pin = f"{dist}=={tf_version}"
     if pin not in draft.constraints:
         draft.constraints.append(pin)
@@ -642,6 +655,23 @@ def pair_with_resolution(
         _pair_metal(plan, draft, tf_version, metal_req, knowledge, options)
     _pair_companions(draft, resolved, tf_version, py, knowledge, options)
     return _freeze(plan, draft)
+
+
+def _installed_twin(installed: Mapping[str, str], resolved: Mapping[str, str],
+                   dist: NormalizedName) -> Optional[str]:
+    """An installed real TensorFlow under the other name that this resolution leaves in place."""
+    other = TENSORFLOW if dist == TENSORFLOW_MACOS else TENSORFLOW_MACOS
+    if other in {canonicalize_name(k) for k in resolved}:
+        return None  # pip replaces it as part of this plan
+    version = {canonicalize_name(k): v for k, v in installed.items()}.get(other)
+    if version is None:
+        return None
+    parsed = Version(version)
+    if (parsed.local or "").startswith("tfmac"):
+        return None  # our own alias
+    if other == TENSORFLOW_MACOS and parsed >= Version("2.16"):
+        return None  # tensorflow-macos 2.16 only redirects to tensorflow
+    return f"{other} {version}"
 
 
 def _pair_metal(plan: Plan, draft: _Draft, tf_version: Version, metal_req: Optional[Requirement],

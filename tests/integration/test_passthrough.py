@@ -17,7 +17,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import pytest
 
@@ -36,7 +36,7 @@ class World:
     project: Path
     files: Path
     scratch: Path
-    pristine: "set[str]" = field(default_factory=set)  # site-packages entries of the new venv
+    pristine: set[str] = field(default_factory=set)  # site-packages entries of the new venv
 
     @property
     def places(self) -> dict[str, str]:
@@ -49,7 +49,7 @@ class World:
         }
 
     def env(
-        self, venv: Optional[Path] = None, extra: Optional[dict[str, Optional[str]]] = None
+        self, venv: Path | None = None, extra: dict[str, str | None] | None = None
     ) -> dict[str, str]:
         """The isolated environment, VIRTUAL_ENV set; in `extra`, None removes a variable."""
         env = helpers.isolated_env(self.root / "home")
@@ -61,10 +61,10 @@ class World:
                 env[key] = value
         return env
 
-    def pip(self, venv: Optional[Path] = None) -> list[str]:
+    def pip(self, venv: Path | None = None) -> list[str]:
         return [str(helpers.venv_bin(venv or self.venv, "pip"))]
 
-    def quiet_pip(self, *args: str, venv: Optional[Path] = None) -> None:
+    def quiet_pip(self, *args: str, venv: Path | None = None) -> None:
         """Set up state with plain pip; its output is not under test."""
         result = helpers.run([*self.pip(venv), *args], self.env(venv))
         assert result.returncode == 0, result.describe()
@@ -173,10 +173,10 @@ def normalize(text: str) -> str:
 def compare(
     world: World,
     args: list[str],
-    env_extra: Optional[dict[str, Optional[str]]] = None,
-    prepare: Optional[Callable[[World], None]] = None,
-    venv: Optional[Path] = None,
-    plain: Optional[list[str]] = None,
+    env_extra: dict[str, str | None] | None = None,
+    prepare: Callable[[World], None] | None = None,
+    venv: Path | None = None,
+    plain: list[str] | None = None,
 ) -> tuple[Result, Result]:
     """Run plain pip, then pip-tfmac, each from the state `prepare` makes; return both."""
     results = []
@@ -220,20 +220,20 @@ class Case:
 
     id: str
     args: str
-    rc: Optional[int] = 0
-    env: dict[str, Optional[str]] = field(default_factory=dict)
-    prepare: Optional[Callable[[World], None]] = None
+    rc: int | None = 0
+    env: dict[str, str | None] = field(default_factory=dict)
+    prepare: Callable[[World], None] | None = None
     stdout_has: str = ""
 
     def argv(self, world: World) -> list[str]:
         return [a.format(**world.places) for a in self.args.split()]
 
-    def env_for(self, world: World) -> dict[str, Optional[str]]:
+    def env_for(self, world: World) -> dict[str, str | None]:
         return {k: None if v is None else v.format(**world.places) for k, v in self.env.items()}
 
 
 OFFLINE = "--no-index --find-links {wheels}"
-USER_CONFIG: dict[str, Optional[str]] = {"PIP_CONFIG_FILE": None, "XDG_CONFIG_HOME": "{files}/xdg"}
+USER_CONFIG: dict[str, str | None] = {"PIP_CONFIG_FILE": None, "XDG_CONFIG_HOME": "{files}/xdg"}
 
 CASES = [
     # reading the environment

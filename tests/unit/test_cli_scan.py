@@ -8,7 +8,6 @@ compare split_command with pip's parser on tricky command lines.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import pytest
 from packaging.version import Version
@@ -140,11 +139,11 @@ def _ids() -> list[str]:
 
 
 @pytest.mark.parametrize(("argv", "index", "command"), TRICKY, ids=_ids())
-def test_split_command(argv: list[str], index: Optional[int], command: Optional[str]) -> None:
+def test_split_command(argv: list[str], index: int | None, command: str | None) -> None:
     assert cli.split_command(argv) == (index, command)
 
 
-def _pip_split(argv: list[str]) -> tuple[Optional[int], Optional[str]]:
+def _pip_split(argv: list[str]) -> tuple[int | None, str | None]:
     """Where pip's own main parser puts the command word (None where pip rejects argv)."""
     parser = main_parser.create_main_parser()
     try:
@@ -158,7 +157,7 @@ def _pip_split(argv: list[str]) -> tuple[Optional[int], Optional[str]]:
 
 @pytest.mark.parametrize(("argv", "index", "command"), TRICKY, ids=_ids())
 def test_table_agrees_with_pips_parser(
-    argv: list[str], index: Optional[int], command: Optional[str], capsys: pytest.CaptureFixture[str]
+    argv: list[str], index: int | None, command: str | None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The expectations above are pip's own reading, not ours."""
     assert _pip_split(argv) == (index, command)

@@ -426,6 +426,12 @@ def test_constraint_admitting_no_arm64_release_is_not_dropped() -> None:
     assert "tensorflow==2.11.*" in plan.constraints or plan.errors
 
 
+def test_constraint_excluding_every_release_is_named_in_the_error() -> None:
+    plan = step1(["tensorflow"], mac("3.11"), constraints=["tensorflow==2.11.*"])
+    assert error_kinds(plan) == ["NoConsistentSetError"]
+    assert "==2.11.*" in plan.errors[0].message
+
+
 def test_constraint_extra_dropped() -> None:
     plan = step1(["tensorflow"], mac("3.11"), constraints=["tensorflow[and-cuda]==2.15.*"])
     assert plan.constraints[0] == "tensorflow==2.15.*"
@@ -506,6 +512,13 @@ def test_rosetta_python_refused_for_metal() -> None:
     assert "Rosetta" in plan.errors[0].message
 
 
+@pytest.mark.parametrize("line", ["tensorflow-text==2.18.*", "tf-keras"])
+def test_rosetta_python_refused_for_companions(line: str) -> None:
+    plan = step1([line], rosetta())
+    assert error_kinds(plan) == ["UnsupportedTargetError"]
+    assert "Rosetta" in plan.errors[0].message
+
+
 def test_rosetta_target_is_not_macos_arm64() -> None:
     target = rosetta()
     assert (target.system, target.machine, target.rosetta) == ("macos", "x86_64", True)
@@ -552,8 +565,6 @@ def test_macos_12_0_is_below_the_12_1_that_current_plugins_need() -> None:
     assert plan.preference is None
 
 
-@pytest.mark.xfail(strict=True, reason="planner bug 5 (see report): step 1 decides 'CPU only' but "
-                   "leaves wants_gpu set, so step 2 says it again (a second warning, or StrictError)")
 @pytest.mark.parametrize("strict", [False, True])
 def test_cpu_only_is_said_once(strict: bool) -> None:
     opts = PlanOptions(strict=strict)
@@ -712,6 +723,13 @@ def test_installed_tf_pairs_a_metal_only_request() -> None:
     plan = step2(["tensorflow-metal"], target, report(tensorflow_metal="1.2.0"))
     assert plan.requirements == ("tensorflow-metal==1.1.0",)
     assert plan.errors == ()
+
+
+def test_second_tensorflow_next_to_an_installed_one_is_refused() -> None:
+    target = probed_mac("3.11", installed={"tensorflow": "2.18.1"})
+    first = step1(["tensorflow-macos==2.12.0"], target)
+    plan = pair_with_resolution(first, report(tensorflow_macos="2.12.0"), KNOWLEDGE)
+    assert any("2.18.1" in e.message for e in plan.errors), plan.to_json()
 
 
 def test_metal_only_request_without_any_tf_is_an_error() -> None:

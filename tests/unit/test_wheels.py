@@ -63,11 +63,13 @@ def test_bytes_do_not_depend_on_clock_umask_timezone_or_hash_seed() -> None:
         env = dict(os.environ, PYTHONHASHSEED=seed, TZ=tz, SOURCE_DATE_EPOCH="1700000000")
         code = f"import os; os.umask({umask})\n" + _BUILD_IN_CHILD
         outputs.append(
-            subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                           check=True).stdout
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, check=True
+            ).stdout
         )
-    here = build_alias_wheel("tensorflow", "2.12.0+tfmac.1", "tensorflow-macos", "2.12.0",
-                             provenance=PROV)[1]
+    here = build_alias_wheel(
+        "tensorflow", "2.12.0+tfmac.1", "tensorflow-macos", "2.12.0", provenance=PROV
+    )[1]
     assert outputs[0] == outputs[1] == here
 
 
@@ -117,15 +119,13 @@ def test_content_that_disagrees_with_record_is_caught() -> None:
         for info in src.infolist():
             content = src.read(info)
             dst.writestr(info, b"A = 9\n" if info.filename.endswith("__init__.py") else content)
-    assert verify_record(buf.getvalue()) == [
-        "my_package/__init__.py: hash does not match RECORD"
-    ]
+    assert verify_record(buf.getvalue()) == ["my_package/__init__.py: hash does not match RECORD"]
 
 
 def test_filename_and_dist_info_names_are_normalized_per_wheel_spec() -> None:
     filename, data = _sample()
     assert filename == "my_package-1.0-py3-none-any.whl"
-    name, version, build, tags = parse_wheel_filename(filename)
+    name, version, build, _tags = parse_wheel_filename(filename)
     assert (name, str(version), build) == ("my-package", "1.0", ())
     meta = read_wheel_metadata(data)
     assert meta["Name"] == "My.Package"
@@ -135,7 +135,11 @@ def test_filename_and_dist_info_names_are_normalized_per_wheel_spec() -> None:
 
 def test_alias_wheel_is_metadata_only_and_requires_the_exact_target() -> None:
     filename, data = build_alias_wheel(
-        "tensorflow", "2.12.0+tfmac.1", "tensorflow_macos", "2.12", provenance=PROV,
+        "tensorflow",
+        "2.12.0+tfmac.1",
+        "tensorflow_macos",
+        "2.12",
+        provenance=PROV,
         extras=["and-cuda"],
     )
     assert filename == "tensorflow-2.12.0+tfmac.1-py3-none-any.whl"
@@ -153,14 +157,14 @@ def test_provenance_file_records_rule_source_and_origins() -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         payload = json.loads(zf.read(f"my_package-1.0.dist-info/{PROVENANCE_FILE}"))
     assert payload["rule"] == "tensorflow-alias"
-    assert payload["made_from"] == [{"name": "tensorflow-macos", "version": "2.12.0",
-                                     "sha256": ""}]
+    assert payload["made_from"] == [{"name": "tensorflow-macos", "version": "2.12.0", "sha256": ""}]
     assert Provenance.from_json(payload) == PROV
 
 
 def test_compressed_tag_expands_in_wheel_file() -> None:
-    filename, data = build_wheel("x", "1", {}, requires_dist=[], summary="", provenance=PROV,
-                                 tag="py2.py3-none-any")
+    filename, data = build_wheel(
+        "x", "1", {}, requires_dist=[], summary="", provenance=PROV, tag="py2.py3-none-any"
+    )
     assert filename == "x-1-py2.py3-none-any.whl"
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         wheel = zf.read("x-1.dist-info/WHEEL").decode()
@@ -211,16 +215,23 @@ def test_rewrite_changes_metadata_and_files_and_keeps_the_rest() -> None:
     origin = Origin.of_wheel(original)
     assert origin == Origin("orig-pkg", "0.4.3", hashlib.sha256(original).hexdigest())
     prov = Provenance("model-maker-recipe", "recipes/orig.toml", (origin,))
-    kwargs = dict(
-        name="orig-pkg",
-        version="0.4.3+tfmac.1",
-        requires_dist=["numpy>=1.23"],
-        file_changes={"pkg/__init__.py": b"# scann imported lazily\n", "pkg/task.py": None,
-                      "pkg/new.py": b"NEW = 1\n"},
-        provenance=prov,
-    )
-    filename, data = rewrite_wheel(original, **kwargs)  # type: ignore[arg-type]
-    assert (filename, data) == rewrite_wheel(original, **kwargs)  # type: ignore[arg-type]
+
+    def rewrite() -> tuple[str, bytes]:
+        return rewrite_wheel(
+            original,
+            name="orig-pkg",
+            version="0.4.3+tfmac.1",
+            requires_dist=["numpy>=1.23"],
+            file_changes={
+                "pkg/__init__.py": b"# scann imported lazily\n",
+                "pkg/task.py": None,
+                "pkg/new.py": b"NEW = 1\n",
+            },
+            provenance=prov,
+        )
+
+    filename, data = rewrite()
+    assert (filename, data) == rewrite()
     assert filename == "orig_pkg-0.4.3+tfmac.1-py3-none-any.whl"
     assert verify_record(data) == []
     meta = read_wheel_metadata(data)
@@ -242,8 +253,14 @@ def test_rewrite_changes_metadata_and_files_and_keeps_the_rest() -> None:
 
 def test_rewrite_refuses_to_delete_a_file_the_original_lacks() -> None:
     with pytest.raises(BadInputError, match="no such file"):
-        rewrite_wheel(_original_wheel(), name="orig-pkg", version="0.4.3+tfmac.1",
-                      requires_dist=[], file_changes={"pkg/missing.py": None}, provenance=PROV)
+        rewrite_wheel(
+            _original_wheel(),
+            name="orig-pkg",
+            version="0.4.3+tfmac.1",
+            requires_dist=[],
+            file_changes={"pkg/missing.py": None},
+            provenance=PROV,
+        )
 
 
 def test_not_a_wheel_is_a_clear_error() -> None:
