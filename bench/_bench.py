@@ -79,8 +79,9 @@ def bench_venvs(keep: str | None, editable: bool) -> Iterator[dict[str, Path]]:
             if kind == "wheel":
                 wheels = root / "wheels"
                 shutil.rmtree(wheels, ignore_errors=True)
-                _run([*pip[:-2], "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
-                     env)
+                _run(
+                    [*pip[:-2], "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)], env
+                )
                 _run([*pip, *map(str, wheels.glob("pip_tfmac-*.whl"))], env)
             else:
                 _run([*pip, "-e", str(REPO)], env)
@@ -130,7 +131,10 @@ def table(results: dict[str, Measured], comparisons: Sequence[Comparison]) -> st
 
 def machine(venv: Path) -> str:
     pip_version = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "--version"], capture_output=True, text=True
+        [str(venv / "bin" / "python"), "-m", "pip", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()[1]
     return (
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.system()} "

@@ -35,7 +35,9 @@ def main() -> int:
                 comparisons.append(Comparison(f"pip {words}", None))
                 comparisons.append(Comparison(f"pip-tfmac {words}", f"pip {words}", "<= 1.05x"))
             results = measure(commands, bench_env(venv), opts.rounds)
-            print(f"### pip-tfmac installed {'editable' if kind == 'editable' else 'from a wheel'}\n")
+            print(
+                f"### pip-tfmac installed {'editable' if kind == 'editable' else 'from a wheel'}\n"
+            )
             print(table(results, comparisons))
             print()
     return 0

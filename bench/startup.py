@@ -31,13 +31,20 @@ def main() -> int:
                 "pip-tfmac --help": [tool, "--help"],
             }
             results = measure(commands, bench_env(venv), opts.rounds)
-            print(f"### pip-tfmac installed {'editable' if kind == 'editable' else 'from a wheel'}\n")
-            print(table(results, [
-                Comparison("python -c pass", None, "(interpreter floor)"),
-                Comparison("pip --version", None),
-                Comparison("pip-tfmac --version", "pip --version", "<= 0.15 s"),
-                Comparison("pip-tfmac --help", "pip --version", "<= 0.15 s"),
-            ]))
+            print(
+                f"### pip-tfmac installed {'editable' if kind == 'editable' else 'from a wheel'}\n"
+            )
+            print(
+                table(
+                    results,
+                    [
+                        Comparison("python -c pass", None, "(interpreter floor)"),
+                        Comparison("pip --version", None),
+                        Comparison("pip-tfmac --version", "pip --version", "<= 0.15 s"),
+                        Comparison("pip-tfmac --help", "pip --version", "<= 0.15 s"),
+                    ],
+                )
+            )
             print()
     return 0
 

@@ -81,6 +81,7 @@ def run(
     args = tuple(os.fspath(a) for a in argv)
     proc = subprocess.run(
         args,
+        check=False,
         env=dict(env),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
@@ -104,9 +105,7 @@ def venv_bin(venv: StrPath, name: str) -> Path:
     return Path(venv) / sub / (name + (".exe" if os.name == "nt" else ""))
 
 
-def make_venv(
-    path: StrPath, env: Mapping[str, str], *, system_site_packages: bool = False
-) -> Path:
+def make_venv(path: StrPath, env: Mapping[str, str], *, system_site_packages: bool = False) -> Path:
     """A venv with the running Python and that Python's bundled pip (ensurepip: offline)."""
     argv = [sys.executable, "-m", "venv", os.fspath(path)]
     if system_site_packages:
@@ -118,6 +117,7 @@ def make_venv(
 
 
 # --- wheels -------------------------------------------------------------------------------
+
 
 def write_wheel(
     directory: str,
@@ -173,9 +173,11 @@ def build_wheel(
     """A tiny pure-Python wheel `name==version` with one module, built offline."""
     Path(directory).mkdir(parents=True, exist_ok=True)
     module = name.replace("-", "_")
-    content = dict(files) if files is not None else {
-        f"{module}/__init__.py": f'__version__ = "{version}"\n'
-    }
+    content = (
+        dict(files)
+        if files is not None
+        else {f"{module}/__init__.py": f'__version__ = "{version}"\n'}
+    )
     return Path(write_wheel(os.fspath(directory), name, version, list(requires), content))
 
 
@@ -183,7 +185,7 @@ def sha256_of(path: StrPath) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-_BACKEND_HOOKS = '''
+_BACKEND_HOOKS = """
 
 def _project():
     import os
@@ -211,7 +213,7 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     editable = path.replace("-py3-none-any.whl", "-0.editable-py3-none-any.whl")
     os.replace(path, editable)
     return os.path.basename(editable)
-'''
+"""
 
 
 def write_local_project(directory: StrPath, name: str, version: str) -> Path:

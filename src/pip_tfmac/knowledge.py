@@ -62,6 +62,16 @@ class ElsewhereRename:
 
 
 @dataclass(frozen=True)
+class UndeclaredBound:
+    """A constraint a TensorFlow release needs but does not declare."""
+
+    tensorflow: SpecifierSet
+    constraint: str
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Provider:
     versions: SpecifierSet
     distribution: NormalizedName
@@ -127,6 +137,7 @@ class Knowledge:
     wheels: Mapping[NormalizedName, Mapping[str, tuple[Version, ...]]]
     wheels_source: Mapping[NormalizedName, str] = field(default_factory=dict)
     elsewhere: tuple[ElsewhereRename, ...] = ()
+    undeclared: tuple[UndeclaredBound, ...] = ()
 
     def rename_elsewhere(self, name: str) -> Optional[ElsewhereRename]:
         for rule in self.elsewhere:
@@ -285,5 +296,9 @@ def load() -> Knowledge:
         elsewhere=tuple(
             ElsewhereRename(canonicalize_name(e["name"]), canonicalize_name(e["becomes"]), e["reason"], e["source"])
             for e in tf.get("elsewhere", [])
+        ),
+        undeclared=tuple(
+            UndeclaredBound(_spec(u["tensorflow"]), u["constraint"], u["reason"], u["source"])
+            for u in tf.get("undeclared", [])
         ),
     )

@@ -651,6 +651,14 @@ def pair_with_resolution(
         draft.actions.append(Action("pin", dist, f"{dist} (resolved)", pin,
                                     "pinned to the release pip resolved, so tensorflow-metal and companions match it",
                                     "pip --dry-run --report"))
+    for bound in knowledge.undeclared:
+        if bound.tensorflow.contains(tf_version, prereleases=True):
+            req = Requirement(bound.constraint)
+            have = {canonicalize_name(k): v for k, v in resolved.items()}.get(canonicalize_name(req.name))
+            if have is not None and not req.specifier.contains(have, prereleases=True):
+                draft.constraints.append(bound.constraint)
+                draft.actions.append(Action("pin", req.name, f"{req.name}=={have}", bound.constraint,
+                                            bound.reason, bound.source))
     if plan.wants_gpu or metal_req is not None:
         _pair_metal(plan, draft, tf_version, metal_req, knowledge, options)
     _pair_companions(draft, resolved, tf_version, py, knowledge, options)

@@ -35,6 +35,7 @@ class Resolved:
     find_links: tuple[str, ...] = ()
     result: Optional[PipResult] = None
     built: list[str] = field(default_factory=list)
+    wheelhouse: Any = None
 
     @property
     def requirements_file(self) -> str:
@@ -44,10 +45,13 @@ class Resolved:
     def constraints_file(self) -> str:
         return os.path.join(self.workdir, "constraints.txt")
 
-    def pip_install_args(self) -> list[str]:
+    def pip_install_args(self, *, requirements: bool = True) -> list[str]:
         """The arguments of `pip install` that carry out the plan (after the general options)."""
         out = [*self.args.passthrough, *self.cross_args()]
-        out += ["-r", self.requirements_file]
+        if self.args.own.offline:
+            out.append("--no-index")  # the wheelhouse (find-links) is the only source
+        if requirements:
+            out += ["-r", self.requirements_file]
         if self.plan.constraints:
             out += ["-c", self.constraints_file]
         for link in self.find_links:
@@ -126,10 +130,11 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
     raise_problems(plan.errors)
     resolved = Resolved(plan, args, python, tempfile.mkdtemp(prefix="pip-tfmac-"))
     try:
-        if open_wheelhouse is not None and plan.aliases:
-            wheelhouse = open_wheelhouse()
+        if open_wheelhouse is not None and (plan.intercepted or args.own.offline):
+            wheelhouse = resolved.wheelhouse = open_wheelhouse()
             resolved.built = _build_local_wheels(plan, wheelhouse)
-            resolved.find_links = (str(wheelhouse.find_links_dir),)
+            # Every wheel is re-hashed before pip may see it: a damaged one is removed, not used.
+            resolved.find_links = (str(wheelhouse.prepare()),)
         if not plan.intercepted:
             _write_files(resolved)
             return resolved
@@ -142,7 +147,7 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
             resolved.plan = plan
             result = _dry_run(resolved)
         if not result.ok:
-            raise _resolution_error(result, plan)
+            raise _resolution_error(result, plan, offline=args.own.offline)
         versions = {canonicalize_name(i.name): i.version for i in result.resolved()}
         paired = pair_with_resolution(plan, versions, knowledge, options)
         raise_problems(paired.errors)
@@ -150,7 +155,7 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
         if _changes_resolution(plan, paired, versions):
             result = _dry_run(resolved)
             if not result.ok:
-                raise _resolution_error(result, paired)
+                raise _resolution_error(result, paired, offline=args.own.offline)
         resolved.result = result
         return resolved
     except BaseException:
@@ -208,12 +213,18 @@ def _dry_run(resolved: Resolved) -> PipResult:
     return run_with_report(argv)
 
 
-def _resolution_error(result: PipResult, plan: Plan) -> errors.TfmacError:
+def _resolution_error(result: PipResult, plan: Plan, *, offline: bool = False) -> errors.TfmacError:
     if "externally-managed-environment" in result.stderr:
         return errors.EnvironmentError_(
             f"the target Python ({plan.target.interpreter}) is externally managed (PEP 668): "
             "pip refuses to install into it, so nothing was installed.",
             "create a virtual environment (python3 -m venv .venv) and run pip-tfmac there",
+        )
+    if offline:
+        return errors.ResolutionError(
+            f"--offline: the wheelhouse does not hold every wheel the plan for {plan.target.describe} needs; nothing was installed.",
+            "fill it first, with the network, by running the same request as `pip-tfmac download` (same --platform/--python-version)",
+            details=result.summary(),
         )
     return errors.ResolutionError(
         f"pip cannot resolve the planned set for {plan.target.describe}; nothing was installed.",

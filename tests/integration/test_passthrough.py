@@ -81,8 +81,11 @@ class World:
         if with_tiny:
             for entry in self.baseline.iterdir():
                 _copy(entry, site / entry.name)
-        for folder in (self.scratch, self.root / "home" / "userbase",
-                       self.root / "home" / "xdg-cache"):
+        for folder in (
+            self.scratch,
+            self.root / "home" / "userbase",
+            self.root / "home" / "xdg-cache",
+        ):
             shutil.rmtree(folder, ignore_errors=True)
         self.scratch.mkdir()
 
@@ -104,7 +107,9 @@ class World:
 
 
 def site_packages(venv: Path) -> Path:
-    found = sorted(venv.glob("lib/python3*/site-packages")) or sorted(venv.glob("Lib/site-packages"))
+    found = sorted(venv.glob("lib/python3*/site-packages")) or sorted(
+        venv.glob("Lib/site-packages")
+    )
     assert len(found) == 1, found
     return found[0]
 
@@ -205,8 +210,9 @@ def without_tiny(world: World) -> None:
 
 def with_broken_dependency(world: World) -> None:
     world.reset()
-    world.quiet_pip("install", "--no-index", "--no-deps", "--find-links", str(world.wheels),
-                    "brokendep")
+    world.quiet_pip(
+        "install", "--no-index", "--no-deps", "--find-links", str(world.wheels), "brokendep"
+    )
 
 
 @dataclass(frozen=True)
@@ -255,51 +261,91 @@ CASES = [
     # changing the environment
     Case("uninstall", "uninstall -y tiny", prepare=baseline, stdout_has="Successfully uninstalled"),
     Case("uninstall-missing", "uninstall -y no-such-dist", prepare=baseline),
-    Case("install-from-links", f"install {OFFLINE} tinydep", prepare=without_tiny,
-         stdout_has="Successfully installed"),
-    Case("install-wheel-file", "install --no-index {wheels}/tiny-2.0-py3-none-any.whl",
-         prepare=baseline, stdout_has="tiny-2.0"),
-    Case("install-already-satisfied", f"install {OFFLINE} tiny", prepare=baseline,
-         stdout_has="already satisfied"),
+    Case(
+        "install-from-links",
+        f"install {OFFLINE} tinydep",
+        prepare=without_tiny,
+        stdout_has="Successfully installed",
+    ),
+    Case(
+        "install-wheel-file",
+        "install --no-index {wheels}/tiny-2.0-py3-none-any.whl",
+        prepare=baseline,
+        stdout_has="tiny-2.0",
+    ),
+    Case(
+        "install-already-satisfied",
+        f"install {OFFLINE} tiny",
+        prepare=baseline,
+        stdout_has="already satisfied",
+    ),
     Case("install-r", f"install {OFFLINE} -r {{files}}/requirements.txt", prepare=without_tiny),
     Case("install-nested-r", f"install {OFFLINE} -r {{files}}/nested.txt", prepare=without_tiny),
-    Case("install-c", f"install {OFFLINE} -c {{files}}/constraints.txt tiny", prepare=without_tiny,
-         stdout_has="tiny-1.0"),
-    Case("install-editable", "install --no-index -e {proj}", prepare=baseline,
-         stdout_has="probe"),
-    Case("install-target", f"install {OFFLINE} --target {{scratch}}/target tinydep",
-         prepare=baseline),
-    Case("install-prefix", f"install {OFFLINE} --prefix {{scratch}}/prefix tiny",
-         prepare=baseline),
+    Case(
+        "install-c",
+        f"install {OFFLINE} -c {{files}}/constraints.txt tiny",
+        prepare=without_tiny,
+        stdout_has="tiny-1.0",
+    ),
+    Case("install-editable", "install --no-index -e {proj}", prepare=baseline, stdout_has="probe"),
+    Case(
+        "install-target", f"install {OFFLINE} --target {{scratch}}/target tinydep", prepare=baseline
+    ),
+    Case("install-prefix", f"install {OFFLINE} --prefix {{scratch}}/prefix tiny", prepare=baseline),
     Case("install-user-in-venv", f"install {OFFLINE} --user tiny", rc=1, prepare=baseline),
-    Case("require-hashes-ok", f"install {OFFLINE} --require-hashes -r {{files}}/hashes-ok.txt",
-         prepare=without_tiny, stdout_has="Successfully installed"),
-    Case("require-hashes-bad", f"install {OFFLINE} --require-hashes -r {{files}}/hashes-bad.txt",
-         rc=1, prepare=without_tiny),
+    Case(
+        "require-hashes-ok",
+        f"install {OFFLINE} --require-hashes -r {{files}}/hashes-ok.txt",
+        prepare=without_tiny,
+        stdout_has="Successfully installed",
+    ),
+    Case(
+        "require-hashes-bad",
+        f"install {OFFLINE} --require-hashes -r {{files}}/hashes-bad.txt",
+        rc=1,
+        prepare=without_tiny,
+    ),
     Case("install-not-found", f"install {OFFLINE} no-such-dist", rc=1, prepare=baseline),
-    Case("install-dry-run", f"install {OFFLINE} --dry-run tinydep", prepare=without_tiny,
-         stdout_has="Would install"),
+    Case(
+        "install-dry-run",
+        f"install {OFFLINE} --dry-run tinydep",
+        prepare=without_tiny,
+        stdout_has="Would install",
+    ),
     # other commands
-    Case("download", f"download {OFFLINE} -d {{scratch}}/dest tinydep", prepare=baseline,
-         stdout_has="Saved"),
+    Case(
+        "download",
+        f"download {OFFLINE} -d {{scratch}}/dest tinydep",
+        prepare=baseline,
+        stdout_has="Saved",
+    ),
     Case("wheel-from-links", f"wheel {OFFLINE} -w {{scratch}}/dest tiny", prepare=baseline),
-    Case("wheel-local-project", "wheel --no-index -w {scratch}/dest {proj}", prepare=baseline,
-         stdout_has="probe-0.3"),
+    Case(
+        "wheel-local-project",
+        "wheel --no-index -w {scratch}/dest {proj}",
+        prepare=baseline,
+        stdout_has="probe-0.3",
+    ),
     Case("hash", "hash {wheels}/tiny-1.0-py3-none-any.whl", stdout_has="--hash=sha256:"),
     Case("hash-sha512", "hash -a sha512 {wheels}/tiny-1.0-py3-none-any.whl"),
     Case("index-versions", f"index versions tiny {OFFLINE}"),
     Case("cache-dir", "cache dir --cache-dir {scratch}/cache", prepare=baseline),
     Case("cache-list", "cache list --cache-dir {scratch}/cache", prepare=baseline),
-    Case("config-list", "config list", env={"PIP_CONFIG_FILE": "{files}/pip.conf"},
-         stdout_has="global.timeout='42'"),
-    Case("config-get", "config get global.timeout", env=USER_CONFIG,
-         stdout_has="42"),
-    Case("config-user-get", "config --user get list.format",
-         env=USER_CONFIG, stdout_has="freeze"),
-    Case("config-get-missing", "config get global.nope", rc=1,
-         env=USER_CONFIG),
-    Case("config-get-env-file", "config get global.timeout", rc=None,
-         env={"PIP_CONFIG_FILE": "{files}/pip.conf"}),
+    Case(
+        "config-list",
+        "config list",
+        env={"PIP_CONFIG_FILE": "{files}/pip.conf"},
+        stdout_has="global.timeout='42'",
+    ),
+    Case("config-get", "config get global.timeout", env=USER_CONFIG, stdout_has="42"),
+    Case("config-user-get", "config --user get list.format", env=USER_CONFIG, stdout_has="freeze"),
+    Case("config-get-missing", "config get global.nope", rc=1, env=USER_CONFIG),
+    Case(
+        "config-get-env-file",
+        "config get global.timeout",
+        rc=None,
+        env={"PIP_CONFIG_FILE": "{files}/pip.conf"},
+    ),
     Case("config-debug", "config debug", env={"PIP_CONFIG_FILE": "{files}/pip.conf"}),
     Case("help", "help", stdout_has="Commands:"),
     Case("help-install", "help install", stdout_has="Install Options"),
@@ -311,21 +357,38 @@ CASES = [
     Case("missing-requirements-file", "install -r {files}/absent.txt", rc=1, prepare=baseline),
     # general options before the command
     Case("isolated", "--isolated list", stdout_has="tiny"),
-    Case("quiet-log-no-color", "-q --no-color --log {scratch}/pip.log freeze", prepare=baseline,
-         stdout_has="tiny==1.0"),
+    Case(
+        "quiet-log-no-color",
+        "-q --no-color --log {scratch}/pip.log freeze",
+        prepare=baseline,
+        stdout_has="tiny==1.0",
+    ),
     Case("timeout-value", "--timeout 7 --retries=1 list", stdout_has="tiny"),
     Case("cache-dir-general", "--cache-dir {scratch}/cache freeze", prepare=baseline),
     # PIP_* variables and config files
     Case("env-format", "list", env={"PIP_FORMAT": "json"}, stdout_has='"name": "tiny"'),
-    Case("env-install-offline", "install tinydep", prepare=without_tiny,
-         env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "{wheels}"}, stdout_has="tinydep-1.0"),
+    Case(
+        "env-install-offline",
+        "install tinydep",
+        prepare=without_tiny,
+        env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "{wheels}"},
+        stdout_has="tinydep-1.0",
+    ),
     Case("env-verbose-freeze", "freeze", env={"PIP_VERBOSE": "1"}),
-    Case("config-file-list-format", "list", env={"PIP_CONFIG_FILE": "{files}/pip.conf"},
-         stdout_has="tiny==1.0"),
-    Case("config-file-install", "install tinydep", prepare=without_tiny,
-         env={"PIP_CONFIG_FILE": "{files}/offline.conf"}, stdout_has="tinydep-1.0"),
-    Case("isolated-ignores-env", "--isolated list", env={"PIP_FORMAT": "json"},
-         stdout_has="tiny"),
+    Case(
+        "config-file-list-format",
+        "list",
+        env={"PIP_CONFIG_FILE": "{files}/pip.conf"},
+        stdout_has="tiny==1.0",
+    ),
+    Case(
+        "config-file-install",
+        "install tinydep",
+        prepare=without_tiny,
+        env={"PIP_CONFIG_FILE": "{files}/offline.conf"},
+        stdout_has="tinydep-1.0",
+    ),
+    Case("isolated-ignores-env", "--isolated list", env={"PIP_FORMAT": "json"}, stdout_has="tiny"),
 ]
 
 

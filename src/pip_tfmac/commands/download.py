@@ -8,6 +8,7 @@ TensorFlow family are plain `pip download`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from pip_tfmac import pip as pip_runner
@@ -62,10 +63,22 @@ def run(args: list[str], index: Optional[int]) -> int:
             print_plan(resolved, as_json=parsed.own.json)
         else:
             warnings_to_stderr(resolved)
-        argv = pip_runner.base_argv(resolved.python, parsed.general) + ["download"]
+        if resolved.wheelhouse is None:
+            argv = pip_runner.base_argv(resolved.python, parsed.general) + ["download"]
+            argv += (["-d", dest] if dest else []) + resolved.pip_install_args()
+            return pip_runner.run(argv, capture=False).returncode
+        # Every wheel of the plan goes into the wheelhouse, hash-checked; -d DIR gets a copy.
+        paths = resolved.wheelhouse.fetch_wheels(
+            Path(resolved.requirements_file), resolved.pip_install_args(requirements=False),
+            resolved.python, general=parsed.general,
+        )
+        names = sorted({p.name for p in paths} | {Path(b).name for b in resolved.built})
         if dest:
-            argv += ["-d", dest]
-        argv += [a for a in resolved.pip_install_args()]
-        return pip_runner.run(argv, capture=False).returncode
+            resolved.wheelhouse.export(names, Path(dest))
+        where = dest or str(resolved.wheelhouse.find_links_dir)
+        print(f"Saved {len(names)} wheels for {resolved.plan.target.describe} in {where}")
+        for name in names:
+            print(f"  {name}")
+        return 0
     finally:
         resolved.cleanup()

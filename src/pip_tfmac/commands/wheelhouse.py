@@ -53,9 +53,7 @@ def _parser(word: str) -> argparse.ArgumentParser:
     p.add_argument(
         "--format", choices=("human", "abspath"), default="human", help="list: output format"
     )
-    p.add_argument(
-        "--no-repair", action="store_true", help="verify: report only, remove nothing"
-    )
+    p.add_argument("--no-repair", action="store_true", help="verify: report only, remove nothing")
     return p
 
 
@@ -75,8 +73,11 @@ def run(args: list[str], index: int | None) -> int:
     out = sys.stdout
     if ns.action == "dir":
         if ns.json:
-            print(json.dumps({"version": 1, "dir": str(house.root),
-                              "find_links": str(house.find_links_dir)}))
+            print(
+                json.dumps(
+                    {"version": 1, "dir": str(house.root), "find_links": str(house.find_links_dir)}
+                )
+            )
         else:
             print(house.root, file=out)
         return 0
@@ -121,8 +122,11 @@ def _list(house: Wheelhouse, pattern: str | None, fmt: str, as_json: bool) -> in
     rows = _rows(house, pattern)
     if as_json:
         payload = [
-            {**(entry.to_json() if entry else {"filename": name}), "present": size >= 0,
-             "path": str(house.find_links_dir / name)}
+            {
+                **(entry.to_json() if entry else {"filename": name}),
+                "present": size >= 0,
+                "path": str(house.find_links_dir / name),
+            }
             for entry, name, size in rows
         ]
         print(json.dumps({"version": 1, "wheels": payload}, indent=2))
@@ -148,10 +152,21 @@ def _info(house: Wheelhouse, as_json: bool) -> int:
     fetched = sum(1 for e, _, _ in rows if e and e.kind == "fetched")
     size = sum(s for _, _, s in rows if s > 0)
     if as_json:
-        print(json.dumps({"version": 1, "dir": str(house.root),
-                          "find_links": str(house.find_links_dir),
-                          "index": str(house.index_path), "size": size, "wheels": len(rows),
-                          "built": built, "fetched": fetched}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "version": 1,
+                    "dir": str(house.root),
+                    "find_links": str(house.find_links_dir),
+                    "index": str(house.index_path),
+                    "size": size,
+                    "wheels": len(rows),
+                    "built": built,
+                    "fetched": fetched,
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"Wheelhouse location: {house.root}")
     print(f"Find-links folder: {house.find_links_dir}")
@@ -166,15 +181,25 @@ def _verify(house: Wheelhouse, *, repair: bool, as_json: bool) -> int:
     problems = house.verify(repair=repair)
     real = [p for p in problems if p.kind != "leftover"]
     if as_json:
-        print(json.dumps({"version": 1, "checked": count, "ok": not real,
-                          "problems": [p.to_json() for p in problems]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "version": 1,
+                    "checked": count,
+                    "ok": not real,
+                    "problems": [p.to_json() for p in problems],
+                },
+                indent=2,
+            )
+        )
     else:
         for problem in problems:
             print(f"{'ERROR' if problem.kind != 'leftover' else 'NOTE'}: {problem.describe()}")
         if real:
-            print(f"{len(real)} of {count} wheels failed verification"
-                  + ("; removed, the next install rebuilds or re-fetches them." if repair
-                     else "."))
+            print(
+                f"{len(real)} of {count} wheels failed verification"
+                + ("; removed, the next install rebuilds or re-fetches them." if repair else ".")
+            )
         else:
             print(f"{count} wheels verified, all hashes match.")
     return int(ExitCode.CACHE) if real else 0

@@ -1,0 +1,305 @@
+"""Install an exact, already checked set of wheels into an environment without resolving.
+
+The reinstall path for a plan whose wheels are all in the wheelhouse: pip would resolve again,
+re-read every wheel's metadata and unpack the wheels one by one; here the plan already says
+which files to install, so the `installer` library unpacks them straight into the target's
+sysconfig paths, several wheels at a time (unzip and hashing release the GIL; TensorFlow's
+largest wheels dominate, so the small ones finish alongside), and the target interpreter
+compiles the bytecode once for all files with its own `compileall -j 0`.
+
+What pip's metadata conventions need, written the way pip writes them, so that
+`pip list`, `pip uninstall`, `pip check` and `pip freeze` treat the result as pip's own:
+`INSTALLER` ("pip"), `RECORD` (installer writes it with sha256 and sizes), `REQUESTED` for the
+distributions the user asked for. `direct_url.json` is written only with `direct_url=True`:
+pip writes none for installs resolved from an index or --find-links (the usual case), and with
+one `pip freeze` would print `name @ file:///...wheelhouse/...` instead of `name==version`.
+
+Not covered (callers fall back to plain pip, FastInstallUnavailable says why): a target that
+already has one of the distributions installed (pip would uninstall it first), sdists, and
+installs with --user/--target/--prefix/--root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from pip_tfmac.errors import EnvironmentError_
+
+_PROBE = r"""
+import json, sys, sysconfig
+try:
+    from importlib.metadata import distributions
+    names = sorted({(d.metadata["Name"] or "") for d in distributions()})
+except Exception:
+    names = []
+paths = sysconfig.get_paths()
+print(json.dumps({
+    "executable": sys.executable,
+    "version": "%d.%d" % sys.version_info[:2],
+    "paths": paths,
+    "prefix": sys.prefix,
+    "installed": names,
+}))
+"""
+
+
+class FastInstallUnavailable(Exception):
+    """The fast path does not apply here; install with plain pip instead (reason in str())."""
+
+
+@dataclass(frozen=True)
+class TargetEnv:
+    """Where a target interpreter installs files, and what it already has."""
+
+    python: str
+    version: str
+    scheme: tuple[tuple[str, str], ...]  # installer scheme name -> folder
+    installed: frozenset[str]  # canonical names
+
+    def scheme_dict(self) -> dict[str, str]:
+        return dict(self.scheme)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "python": self.python,
+            "version": self.version,
+            "scheme": self.scheme_dict(),
+            "installed": sorted(self.installed),
+        }
+
+
+@dataclass(frozen=True)
+class InstalledWheel:
+    name: str
+    version: str
+    filename: str
+    files: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "filename": self.filename,
+            "files": self.files,
+        }
+
+
+@dataclass(frozen=True)
+class FastInstallResult:
+    target: TargetEnv
+    installed: tuple[InstalledWheel, ...]
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target.to_json(),
+            "installed": [w.to_json() for w in self.installed],
+            "seconds": round(self.seconds, 3),
+        }
+
+    def summary(self) -> str:
+        """pip's closing line, so scripts reading it keep working."""
+        names = " ".join(f"{w.name}-{w.version}" for w in self.installed)
+        return f"Successfully installed {names}"
+
+
+def probe_target(python: str) -> TargetEnv:
+    """Ask the target interpreter (once) for its install paths and installed distributions."""
+    try:
+        proc = subprocess.run(
+            [python, "-I", "-c", _PROBE], capture_output=True, text=True, check=False, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise EnvironmentError_(
+            f"cannot run the target Python {python}: {exc}", "check the --python path"
+        ) from None
+    if proc.returncode != 0:
+        raise EnvironmentError_(
+            f"the target Python {python} failed to report its paths", details=proc.stderr[-2000:]
+        )
+    data = json.loads(proc.stdout)
+    paths = data["paths"]
+    version = data["version"]
+    scheme = {
+        "purelib": paths["purelib"],
+        "platlib": paths["platlib"],
+        "scripts": paths["scripts"],
+        "data": paths["data"],
+        # pip's layout for headers inside an environment: include/site/pythonX.Y/<dist>
+        "headers": os.path.join(data["prefix"], "include", "site", f"python{version}"),
+    }
+    return TargetEnv(
+        python=data["executable"],
+        version=version,
+        scheme=tuple(sorted(scheme.items())),
+        installed=frozenset(canonicalize_name(n) for n in data["installed"] if n),
+    )
+
+
+def _destination_class() -> type:
+    """A SchemeDictionaryDestination that remembers every file it wrote (for rollback) and
+    creates folders race-free (several wheels may share a namespace package folder)."""
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.records import Hash, RecordEntry
+    from installer.utils import copyfileobj_with_hashing, make_file_executable
+
+    @dataclass
+    class TrackingDestination(SchemeDictionaryDestination):
+        written: list[Path] = field(default_factory=list)
+
+        def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> Any:
+            target = self._path_with_destdir(scheme, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.written.append(target)
+            with target.open("wb") as handle:
+                digest, size = copyfileobj_with_hashing(stream, handle, self.hash_algorithm)
+            if is_executable:
+                make_file_executable(target)
+            return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
+
+    return TrackingDestination
+
+
+def _direct_url(wheel: Path) -> bytes:
+    import hashlib
+
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    payload = {
+        "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
+        "url": wheel.resolve().as_uri(),
+    }
+    return json.dumps(payload, sort_keys=True).encode()
+
+
+def install_wheels(
+    wheels: Sequence[Path],
+    python: str,
+    *,
+    requested: Collection[str] = (),
+    compile_bytecode: bool = True,
+    jobs: int | None = None,
+    direct_url: bool = False,
+    target: TargetEnv | None = None,
+) -> FastInstallResult:
+    """Install exactly these wheel files into the environment of `python`, no resolving.
+
+    `requested` names the distributions the user asked for (they get REQUESTED, as with pip).
+    On any failure every file written so far is removed again and the error re-raised, so the
+    environment is as before.
+    """
+    from installer import install
+    from installer.sources import WheelFile
+    from installer.utils import get_launcher_kind
+
+    started = time.perf_counter()
+    target = target or probe_target(python)
+    parsed = []
+    for wheel in wheels:
+        if not str(wheel).endswith(".whl"):
+            raise FastInstallUnavailable(f"{wheel} is not a wheel")
+        name, version, _build, _tags = parse_wheel_filename(Path(wheel).name)
+        parsed.append((Path(wheel), str(name), str(version)))
+    names = [n for _, n, _ in parsed]
+    if len(set(names)) != len(names):
+        raise FastInstallUnavailable("two wheels of the same distribution were given")
+    clash = sorted(set(names) & target.installed)
+    if clash:
+        raise FastInstallUnavailable(f"already installed in the target: {', '.join(clash)}")
+    wanted = {canonicalize_name(r) for r in requested}
+    destination_class = _destination_class()
+    destinations: list[Any] = []
+
+    def one(item: tuple[Path, str, str]) -> InstalledWheel:
+        wheel, name, version = item
+        dest = destination_class(
+            target.scheme_dict(),
+            interpreter=target.python,
+            script_kind=get_launcher_kind(),
+            overwrite_existing=True,  # as pip: a file shared with another dist is replaced
+        )
+        destinations.append(dest)
+        extra = {"INSTALLER": b"pip\n"}
+        if name in wanted:
+            extra["REQUESTED"] = b""
+        if direct_url:
+            extra["direct_url.json"] = _direct_url(wheel)
+        with WheelFile.open(wheel) as source:
+            install(source, dest, extra)
+        return InstalledWheel(name, version, wheel.name, len(dest.written))
+
+    # Largest first, so the long unpack starts at once and the small ones fill the gaps.
+    order = sorted(parsed, key=lambda item: -item[0].stat().st_size)
+    workers = jobs or min(8, max(1, len(order)), (os.cpu_count() or 2) * 2)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(one, order))
+        if compile_bytecode:
+            _compile(
+                target.python, [p for d in destinations for p in d.written if p.suffix == ".py"]
+            )
+    except BaseException:
+        _rollback(destinations)
+        raise
+    by_name = {w.name: w for w in done}
+    return FastInstallResult(
+        target, tuple(by_name[n] for n in names), time.perf_counter() - started
+    )
+
+
+def _compile(python: str, files: list[Path]) -> None:
+    """Bytecode by the target interpreter itself (its magic number), all cores, one process.
+
+    Like pip, a file that does not compile is not an error (pip ignores compile failures).
+    """
+    if not files:
+        return
+    subprocess.run(
+        [python, "-I", "-m", "compileall", "-q", "-j", "0", "-i", "-"],
+        input="\n".join(str(f) for f in files),
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+
+
+def _rollback(destinations: list[Any]) -> None:
+    written = [p for dest in destinations for p in dest.written]
+    for path in written:
+        if path.suffix == ".py":
+            with contextlib.suppress(OSError):
+                for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+                    pyc.unlink()
+    for path in reversed(written):
+        with contextlib.suppress(OSError):
+            path.unlink()
+    parents = {p.parent for p in written} | {p.parent / "__pycache__" for p in written}
+    for folder in sorted(parents, key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if now empty
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m pip_tfmac.fastinstall PYTHON WHEEL...` (used by bench/reinstall.py)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) < 2:
+        print("usage: python -m pip_tfmac.fastinstall PYTHON WHEEL...", file=sys.stderr)
+        return 64
+    result = install_wheels([Path(a) for a in args[1:]], args[0])
+    print(result.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
