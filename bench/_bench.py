@@ -26,12 +26,23 @@ REPO = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Measured:
+    """Wall time and CPU time (user + system, of the command and what it execs) per run.
+
+    CPU time barely moves when other work shares the machine, so its ratio is the steadier
+    figure for an overhead; wall time is what a user waits.
+    """
+
     label: str
     times: tuple[float, ...]
+    cpu: tuple[float, ...]
 
     @property
     def median(self) -> float:
         return statistics.median(self.times)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,18 @@ def bench_env(venv: Path) -> dict[str, str]:
 
 def _run(argv: Sequence[str], env: dict[str, str]) -> None:
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _timed(argv: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, cpu) seconds of one run; os.wait4 gives the rusage of that one child."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, list(argv))
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 @contextmanager
@@ -100,31 +123,32 @@ def measure(
         for label in labels:
             _run(commands[label], env)
     times: dict[str, list[float]] = {label: [] for label in labels}
+    cpu: dict[str, list[float]] = {label: [] for label in labels}
     for r in range(rounds):
         order = labels[r % len(labels) :] + labels[: r % len(labels)]
         for label in order:
-            start = time.perf_counter()
-            _run(commands[label], env)
-            times[label].append(time.perf_counter() - start)
-    return {label: Measured(label, tuple(t)) for label, t in times.items()}
+            wall, used = _timed(commands[label], env)
+            times[label].append(wall)
+            cpu[label].append(used)
+    return {label: Measured(label, tuple(times[label]), tuple(cpu[label])) for label in labels}
 
 
 def table(results: dict[str, Measured], comparisons: Sequence[Comparison]) -> str:
-    lines = [
-        "| command | median s | min-max s | vs | ratio | goal |",
-        "| --- | ---: | ---: | --- | ---: | --- |",
-    ]
+    header = "| command | wall median s | wall min-max s | CPU median s | vs | wall ratio "
+    header += "| CPU ratio | goal |"
+    lines = [header, "| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |"]
     for comp in comparisons:
         m = results[comp.candidate]
         if comp.baseline:
             base = results[comp.baseline]
             ratio = f"{m.median / base.median:.3f}x"
+            cpu_ratio = f"{m.cpu_median / base.cpu_median:.3f}x"
             vs = f"`{comp.baseline}`"
         else:
-            ratio = vs = "-"
+            ratio = cpu_ratio = vs = "-"
         lines.append(
             f"| `{m.label}` | {m.median:.3f} | {min(m.times):.3f}-{max(m.times):.3f} "
-            f"| {vs} | {ratio} | {comp.goal} |"
+            f"| {m.cpu_median:.3f} | {vs} | {ratio} | {cpu_ratio} | {comp.goal} |"
         )
     return "\n".join(lines)
 

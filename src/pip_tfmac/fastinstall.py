@@ -21,6 +21,7 @@ installs with --user/--target/--prefix/--root.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -148,26 +149,63 @@ def probe_target(python: str) -> TargetEnv:
     )
 
 
+_BIG = 32 * 1024 * 1024  # files above this are streamed in the calling thread, not buffered
+
+
 def _destination_class() -> type:
-    """A SchemeDictionaryDestination that remembers every file it wrote (for rollback) and
-    creates folders race-free (several wheels may share a namespace package folder)."""
+    """A SchemeDictionaryDestination that writes files on a thread pool and remembers them.
+
+    Creating a file costs milliseconds on some file systems (journal, VM disks), far more than
+    unzipping it, and pip creates them one after another. Here the calling thread reads and
+    hashes each member (RECORD needs the hash at once) and hands open+write+close to `pool` (scripts and big
+    files are written at once: installer stats scripts right after writing them);
+    `wait()` collects the results. Every path is remembered for rollback. Folders are created
+    race-free (several wheels share namespace folders).
+    """
+    import hashlib
+
     from installer.destinations import SchemeDictionaryDestination
     from installer.records import Hash, RecordEntry
-    from installer.utils import copyfileobj_with_hashing, make_file_executable
+    from installer.utils import make_file_executable
+
+    def write(target: Path, data: bytes, is_executable: bool) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as handle:
+            handle.write(data)
+        if is_executable:
+            make_file_executable(target)
 
     @dataclass
     class TrackingDestination(SchemeDictionaryDestination):
+        pool: Any = None
         written: list[Path] = field(default_factory=list)
+        pending: list[Any] = field(default_factory=list)
 
         def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> Any:
             target = self._path_with_destdir(scheme, path)
-            target.parent.mkdir(parents=True, exist_ok=True)
             self.written.append(target)
-            with target.open("wb") as handle:
-                digest, size = copyfileobj_with_hashing(stream, handle, self.hash_algorithm)
-            if is_executable:
-                make_file_executable(target)
-            return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
+            data = stream.read(_BIG + 1)
+            digest = hashlib.new(self.hash_algorithm, data)
+            if len(data) > _BIG or self.pool is None or scheme == "scripts":
+                target.parent.mkdir(parents=True, exist_ok=True)
+                size = len(data)
+                with target.open("wb") as handle:
+                    while data:
+                        handle.write(data)
+                        data = stream.read(1 << 20)
+                        digest.update(data)
+                        size += len(data)
+                if is_executable:
+                    make_file_executable(target)
+            else:
+                size = len(data)
+                self.pending.append(self.pool.submit(write, target, data, is_executable))
+            encoded = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
+            return RecordEntry(path, Hash(self.hash_algorithm, encoded), size)
+
+        def wait(self) -> None:
+            for future in self.pending:
+                future.result()
 
     return TrackingDestination
 
@@ -190,6 +228,7 @@ def install_wheels(
     requested: Collection[str] = (),
     compile_bytecode: bool = True,
     jobs: int | None = None,
+    write_jobs: int = 16,
     direct_url: bool = False,
     target: TargetEnv | None = None,
 ) -> FastInstallResult:
@@ -228,6 +267,7 @@ def install_wheels(
             interpreter=target.python,
             script_kind=get_launcher_kind(),
             overwrite_existing=True,  # as pip: a file shared with another dist is replaced
+            pool=writers,
         )
         destinations.append(dest)
         extra = {"INSTALLER": b"pip\n"}
@@ -241,10 +281,14 @@ def install_wheels(
 
     # Largest first, so the long unpack starts at once and the small ones fill the gaps.
     order = sorted(parsed, key=lambda item: -item[0].stat().st_size)
-    workers = jobs or min(8, max(1, len(order)), (os.cpu_count() or 2) * 2)
+    workers = jobs or min(4, max(1, len(order)))
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(one, order))
+        with ThreadPoolExecutor(max_workers=max(1, write_jobs)) as writer_pool:
+            writers = writer_pool if write_jobs > 0 else None
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                done = list(pool.map(one, order))
+            for dest in destinations:
+                dest.wait()
         if compile_bytecode:
             _compile(
                 target.python, [p for d in destinations for p in d.written if p.suffix == ".py"]
@@ -291,12 +335,22 @@ def _rollback(destinations: list[Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m pip_tfmac.fastinstall PYTHON WHEEL...` (used by bench/reinstall.py)."""
+    """`python -m pip_tfmac.fastinstall [--no-compile] PYTHON WHEEL...` (bench/reinstall.py)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    compile_bytecode = "--no-compile" not in args
+    args = [a for a in args if a not in ("--no-compile", "--compile")]
     if len(args) < 2:
-        print("usage: python -m pip_tfmac.fastinstall PYTHON WHEEL...", file=sys.stderr)
+        print(
+            "usage: python -m pip_tfmac.fastinstall [--no-compile] PYTHON WHEEL...", file=sys.stderr
+        )
         return 64
-    result = install_wheels([Path(a) for a in args[1:]], args[0])
+    try:
+        result = install_wheels(
+            [Path(a) for a in args[1:]], args[0], compile_bytecode=compile_bytecode
+        )
+    except FastInstallUnavailable as exc:
+        print(f"pip-tfmac: fast install not possible: {exc}", file=sys.stderr)
+        return 1
     print(result.summary())
     return 0
 

@@ -14,7 +14,7 @@ Every decision is an `Action` carrying the knowledge rule (and its source) that 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from packaging.markers import InvalidMarker, UndefinedEnvironmentName
 from packaging.requirements import Requirement
@@ -24,6 +24,9 @@ from packaging.version import Version
 
 from pip_tfmac.knowledge import Knowledge, MetalChoice, minor_of
 from pip_tfmac.target import Target
+
+if TYPE_CHECKING:
+    from pip_tfmac.recipes import Recipe
 
 PLAN_JSON_VERSION = 1
 ALIAS_LABEL = "tfmac.1"  # local version label of alias wheels: visibly ours, wins ties
@@ -139,6 +142,7 @@ class Plan:
     preference: Optional[str] = None  # the constraint that prefers a metal-capable TF
     metal_requested: Optional[Request] = None
     paired: bool = False
+    recipes: tuple[str, ...] = ()  # names of the recipes whose wheels must be built
 
     def without_preference(self, why: str) -> "Plan":
         """The same plan without the metal preference (when it made resolution impossible)."""
@@ -161,6 +165,7 @@ class Plan:
             "constraints": list(self.constraints),
             "actions": [a.to_json() for a in self.actions],
             "aliases": [a.to_json() for a in self.aliases],
+            "recipes": list(self.recipes),
             "warnings": list(self.warnings),
             "errors": [e.to_json() for e in self.errors],
         }
@@ -255,14 +260,79 @@ def plan_request(
     target: Target,
     knowledge: Knowledge,
     options: PlanOptions = PlanOptions(),
+    recipes: Sequence["Recipe"] = (),
 ) -> Plan:
     """Step 1: rewrite the request for the target, before anything is resolved."""
-    if not touches_family(requests, knowledge, target):
+    recipe_names = [r.name for r in recipes]
+    if not touches_family(requests, knowledge, target, recipe_names):
         return Plan(target, tuple(r.line() for r in requests if not r.constraint),
                     tuple(r.line() for r in requests if r.constraint))
+    requests, recipe_draft, used = _apply_recipes(requests, target, recipes, options)
     if target.is_macos_arm64:
-        return _plan_macos_arm64(requests, target, knowledge, options)
-    return _plan_elsewhere(requests, target, knowledge, options)
+        plan = _plan_macos_arm64(requests, target, knowledge, options)
+    else:
+        plan = _plan_elsewhere(requests, target, knowledge, options)
+    return replace(
+        plan,
+        actions=tuple(recipe_draft.actions) + plan.actions,
+        warnings=tuple(recipe_draft.warnings) + plan.warnings,
+        errors=tuple(recipe_draft.errors) + plan.errors,
+        recipes=tuple(used),
+    )
+
+
+def recipe_platform(target: Target) -> Optional[str]:
+    if target.is_macos_arm64:
+        return "macos-arm64"
+    if target.system == "linux" and target.machine == "x86_64":
+        return "linux-x86_64"
+    return None
+
+
+def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequence["Recipe"],
+                   options: PlanOptions) -> tuple[list[Request], _Draft, list[str]]:
+    """Swap a recipe package for its patched build and add the TensorFlow line it runs on."""
+    by_name = {canonicalize_name(r.name): r for r in recipes}
+    draft = _Draft()
+    out: list[Request] = []
+    added: list[Request] = []
+    used: list[str] = []
+    platform = recipe_platform(target)
+    for request in requests:
+        req = request.requirement
+        recipe = by_name.get(canonicalize_name(req.name)) if req is not None else None
+        if req is None or recipe is None or request.constraint or not _applies(req, target):
+            out.append(request)
+            continue
+        if req.specifier and not req.specifier.contains(recipe.upstream_version, prereleases=True):
+            draft.warnings.append(
+                f"{req} excludes {recipe.upstream_version}, the release the pip-tfmac recipe patches; "
+                f"it is passed to pip as written")
+            out.append(request)
+            continue
+        line = recipe.target(platform, target.python_version) if platform else None
+        if line is None:
+            where = "; ".join(f"{t.platform} with Python {', '.join(t.python)}" for t in recipe.targets)
+            draft.errors.append(Problem(
+                "NoConsistentSetError",
+                f"{recipe.name} does not install as published on {target.describe}, and its pip-tfmac recipe covers only: {where}.",
+                "use one of those targets (for example a Python 3.11 virtual environment)",
+            ))
+            continue
+        new = _format(req, name=recipe.name, specifier=SpecifierSet(f"=={recipe.version}"))
+        out.append(replace(request, text=new))
+        used.append(recipe.name)
+        draft.actions.append(Action("recipe", recipe.name, str(req), new, recipe.summary, recipe.source))
+        for text in line.requirements:
+            extra = Requirement(text)
+            if canonicalize_name(extra.name) == METAL and options.no_metal:
+                continue
+            added.append(Request(text, origin=f"recipe {recipe.id}"))
+            draft.actions.append(Action("add", extra.name, "", text, line.reason, line.source))
+        for disabled in recipe.disabled:
+            draft.actions.append(Action("disable", recipe.name, disabled.module, "unavailable",
+                                        f"{disabled.message} (needs {', '.join(disabled.needs)})", disabled.source))
+    return added + out, draft, used
 
 
 def _plan_elsewhere(requests: Sequence[Request], target: Target, knowledge: Knowledge,

@@ -15,7 +15,8 @@ from typing import Any, Callable, Optional, Sequence
 
 from packaging.utils import canonicalize_name
 
-from pip_tfmac import errors
+from pip_tfmac import errors, recipes
+from pip_tfmac.builds import build_local_wheels
 from pip_tfmac.interpreter import resolve_target_python
 from pip_tfmac.knowledge import Knowledge, load
 from pip_tfmac.pip import PipResult, base_argv, run_with_report
@@ -107,7 +108,7 @@ def plan_options(args: InstallArgs) -> PlanOptions:
 
 
 def needs_planning(args: InstallArgs, knowledge: Knowledge) -> bool:
-    return touches_family(args.requests, knowledge) or args.macos_shorthand
+    return touches_family(args.requests, knowledge, extra_names=recipes.names()) or args.macos_shorthand
 
 
 def raise_problems(problems: Sequence[Problem]) -> None:
@@ -126,13 +127,13 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
     knowledge = load()
     target, python = determine_target(args, knowledge)
     options = plan_options(args)
-    plan = plan_request(args.requests, target, knowledge, options)
+    plan = plan_request(args.requests, target, knowledge, options, recipes.load_all())
     raise_problems(plan.errors)
     resolved = Resolved(plan, args, python, tempfile.mkdtemp(prefix="pip-tfmac-"))
     try:
         if open_wheelhouse is not None and (plan.intercepted or args.own.offline):
             wheelhouse = resolved.wheelhouse = open_wheelhouse()
-            resolved.built = _build_local_wheels(plan, wheelhouse)
+            resolved.built = build_local_wheels(plan, wheelhouse, python, args)
             # Every wheel is re-hashed before pip may see it: a damaged one is removed, not used.
             resolved.find_links = (str(wheelhouse.prepare()),)
         if not plan.intercepted:
@@ -172,24 +173,6 @@ def _changes_resolution(before: Plan, after: Plan, versions: dict[str, str]) -> 
         if not sep or versions.get(canonicalize_name(name)) != version:
             return True
     return after.constraints[: len(before.constraints)] != before.constraints
-
-
-def _build_local_wheels(plan: Plan, wheelhouse: Any) -> list[str]:
-    from pip_tfmac.wheels import Provenance, build_alias_wheel
-
-    built = []
-    for alias in plan.aliases:
-        provenance = Provenance(rule=f"alias {alias.name}=={alias.version} -> {alias.target_name}=={alias.target_version}",
-                                source=alias.source)
-
-        def build(alias: Any = alias, provenance: Provenance = provenance) -> bytes:
-            return build_alias_wheel(alias.name, alias.version, alias.target_name, alias.target_version,
-                                     provenance=provenance)[1]
-
-        filename = build_alias_wheel(alias.name, alias.version, alias.target_name, alias.target_version,
-                                     provenance=provenance)[0]
-        built.append(str(wheelhouse.ensure_built(filename, build, provenance)))
-    return built
 
 
 def _write_files(resolved: Resolved) -> None:

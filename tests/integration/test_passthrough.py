@@ -471,17 +471,23 @@ def test_machine_config_is_honored_the_same(world: World) -> None:
     ), f"{pip_result.describe()}\n{tool_result.describe()}"
 
 
-def test_files_in_working_directory_are_not_listed(world: World) -> None:
+@pytest.mark.parametrize("where", ["venv", "own-environment"])
+def test_files_in_working_directory_are_not_listed(world: World, where: str) -> None:
     """Plain `pip list` does not see a *.dist-info in the current directory (the console
-    script puts its own bin folder, not the cwd, on sys.path); pip-tfmac must not either."""
+    script puts its own bin folder, not the cwd, on sys.path); pip-tfmac must not either,
+    whether it hands the command to another environment's pip or to its own."""
     cwd = world.root / "cwd-with-metadata"
     dist_info = cwd / "ghost-9.9.dist-info"
     dist_info.mkdir(parents=True, exist_ok=True)
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: ghost\nVersion: 9.9\n")
     env = world.env()
-    pip_result = helpers.run([*world.pip(), "list"], env, cwd=cwd)
+    pip = world.pip()
+    if where == "own-environment":
+        del env["VIRTUAL_ENV"]
+        pip = [str(Path(helpers.tool_command()[0]).with_name("pip"))]
+    pip_result = helpers.run([*pip, "list"], env, cwd=cwd)
     tool_result = helpers.run([*helpers.tool_command(), "list"], env, cwd=cwd)
-    assert "ghost" not in pip_result.stdout
+    assert "ghost" not in pip_result.stdout, pip_result.describe()
     assert tool_result.stdout == pip_result.stdout, tool_result.describe()
 
 

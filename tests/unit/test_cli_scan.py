@@ -113,7 +113,8 @@ TRICKY = [
     (["--timeout", "5", "--default-timeout", "6", "--retries", "1", "list"], 6, "list"),
     (["--proxy", "user@proxy:1", "install"], 2, "install"),
     (["--keyring-provider", "disabled", "install"], 2, "install"),
-    (["--use-feature", "truststore", "--use-deprecated", "legacy-certs", "plan"], 4, "plan"),
+    # pip checks these values against choices: these two exist in pip 24.0 ... 26.3
+    (["--use-feature", "fast-deps", "--use-deprecated", "legacy-resolver", "plan"], 4, "plan"),
     (["--client-cert", "c.pem", "doctor"], 2, "doctor"),
     (["--version", "list"], 1, "list"),
     (["-V"], None, None),

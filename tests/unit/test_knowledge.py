@@ -72,7 +72,7 @@ def test_knowledge_files_load(knowledge: Knowledge) -> None:
 
 def _rules(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out = []
-    for key in ("names", "dropped_extras", "provider", "elsewhere", "companion"):
+    for key in ("names", "dropped_extras", "provider", "elsewhere", "companion", "undeclared"):
         out += [(f"{key}[{i}]", rule) for i, rule in enumerate(data.get(key, []))]
     return out
 

@@ -642,10 +642,10 @@ def test_py312_tf_216_has_only_an_unverified_plugin() -> None:
         (report(tensorflow="2.17.1", tensorflow_text="2.18.1"), "tensorflow-text==2.17.0"),
         (report(tensorflow="2.18.1", tf_keras="2.19.0"), "tf-keras==2.18.0"),
         (report(tensorflow="2.15.1", tensorflow_decision_forests="1.9.0"), "tensorflow-decision-forests==1.8.1"),
-        (report(tensorflow="2.15.1", tensorflow_io_gcs_filesystem="0.37.1"), "tensorflow-io-gcs-filesystem==0.36.0"),
+        (report(tensorflow="2.15.1", tensorflow_io="0.37.1"), "tensorflow-io==0.36.0"),
         (report(tensorflow="2.14.1", tensorflow_addons="0.21.0"), "tensorflow-addons==0.23.0"),
     ],
-    ids=["text", "tf-keras", "decision-forests", "io-gcs", "addons"],
+    ids=["text", "tf-keras", "decision-forests", "io", "addons"],
 )
 def test_companion_corrected_to_the_tf_minor(resolved: dict[str, str], expected: str) -> None:
     plan = step2(["tensorflow"], mac("3.11"), resolved)
@@ -866,7 +866,7 @@ def test_unrelated_requests_are_not_intercepted(target: Target) -> None:
 def test_plan_json_shape() -> None:
     plan = step2(["tensorflow==2.15.1", "tensorflow-metal==1.2.0"], mac("3.11"), report(tensorflow="2.15.1"))
     data = json.loads(json.dumps(plan.to_json()))
-    assert set(data) == {"version", "target", "intercepted", "requirements", "constraints", "actions",
+    assert set(data) == {"version", "target", "intercepted", "requirements", "constraints", "actions", "recipes",
                          "aliases", "warnings", "errors"}
     assert data["version"] == PLAN_JSON_VERSION == 1
     assert data["target"]["platform"] == "macos-arm64"

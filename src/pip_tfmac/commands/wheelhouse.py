@@ -201,5 +201,5 @@ def _verify(house: Wheelhouse, *, repair: bool, as_json: bool) -> int:
                 + ("; removed, the next install rebuilds or re-fetches them." if repair else ".")
             )
         else:
-            print(f"{count} wheels verified, all hashes match.")
+            print(f"{count} wheel{'s' if count != 1 else ''} verified, all hashes match.")
     return int(ExitCode.CACHE) if real else 0

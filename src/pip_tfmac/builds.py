@@ -1,0 +1,135 @@
+"""Put the wheels a plan needs that no index has into the wheelhouse.
+
+- alias wheels (metadata only) so that `tensorflow` requirements meet `tensorflow-macos`;
+- a recipe's patched wheel, made from the original upstream wheel (fetched by pip, checked
+  against the recipe's sha256), its stand-ins, and the pure-Python sdists it prebuilds.
+
+Each is built once, reproducibly, and reused from the wheelhouse by later runs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pip_tfmac import errors, recipes
+from pip_tfmac import pip as pip_runner
+from pip_tfmac.plan import Plan
+from pip_tfmac.wheels import Origin, Provenance, build_alias_wheel
+
+
+def build_local_wheels(plan: Plan, wheelhouse: Any, python: str, args: Any) -> list[str]:
+    built = [_alias(alias, wheelhouse) for alias in plan.aliases]
+    for name in plan.recipes:
+        built += _recipe(recipes.get(name), wheelhouse, python, args)
+    return built
+
+
+def _alias(alias: Any, wheelhouse: Any) -> str:
+    provenance = Provenance(
+        rule=f"alias {alias.name}=={alias.version} -> {alias.target_name}=={alias.target_version}",
+        source=alias.source,
+    )
+
+    def build() -> bytes:
+        return build_alias_wheel(alias.name, alias.version, alias.target_name, alias.target_version,
+                                 provenance=provenance)[1]
+
+    filename = build_alias_wheel(alias.name, alias.version, alias.target_name, alias.target_version,
+                                 provenance=provenance)[0]
+    return str(wheelhouse.ensure_built(filename, build, provenance))
+
+
+def _pip_options(args: Any) -> list[str]:
+    """The user's index options (private index, find-links...) for pip download/wheel."""
+    from pip_tfmac.cache import _download_args
+
+    out: list[str] = []
+    skip = False
+    for arg in _download_args(list(args.passthrough)):
+        if skip:
+            skip = False
+            continue
+        key = arg.split("=", 1)[0]
+        if key in _TARGET_OPTIONS:  # these wheels are pure Python: built/fetched for any target
+            skip = "=" not in arg
+            continue
+        out.append(arg)
+    return out
+
+
+_TARGET_OPTIONS = {"--platform", "--python-version", "--abi", "--implementation", "--only-binary", "--no-binary"}
+
+
+def _recipe(recipe: recipes.Recipe, wheelhouse: Any, python: str, args: Any) -> list[str]:
+    from pip_tfmac.patching import build_patched_wheel, build_standin_wheels
+
+    out: list[str] = []
+    provenance = Provenance(rule=recipe.id, source=recipe.source,
+                            made_from=(Origin(recipe.name, recipe.upstream_version, recipe.sha256),))
+    patched_name = _patched_filename(recipe)
+
+    def build_patched() -> bytes:
+        original = _fetch_original(recipe, python, args)
+        return build_patched_wheel(original, recipe).data
+
+    out.append(str(wheelhouse.ensure_built(patched_name, build_patched, provenance)))
+    for standin in build_standin_wheels(recipe):
+        prov = Provenance(rule=standin.rule, source=recipe.source)
+        out.append(str(wheelhouse.ensure_built(standin.filename, lambda s=standin: s.data, prov)))
+    for prebuild in recipe.prebuild:
+        out.append(_prebuild(prebuild, recipe, wheelhouse, python, args))
+    return out
+
+
+def _patched_filename(recipe: recipes.Recipe) -> str:
+    from pip_tfmac.wheels import wheel_filename
+
+    return wheel_filename(recipe.name, recipe.version)
+
+
+def _fetch_original(recipe: recipes.Recipe, python: str, args: Any) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="pip-tfmac-orig-") as work:
+        argv = pip_runner.base_argv(python, args.general) + [
+            "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "off", "-d", work,
+            f"{recipe.name}=={recipe.upstream_version}", *_pip_options(args),
+        ]
+        result = pip_runner.run(argv)
+        path = Path(work) / recipe.filename
+        if not result.ok or not path.exists():
+            raise errors.ResolutionError(
+                f"pip could not download {recipe.filename}, the original wheel the {recipe.name} recipe patches.",
+                "check the index settings (pip config list) and the network; --offline needs it in the wheelhouse",
+                details=result.summary(),
+            )
+        return path.read_bytes()
+
+
+def _prebuild(prebuild: Any, recipe: recipes.Recipe, wheelhouse: Any, python: str, args: Any) -> str:
+    """A pure-Python sdist built into a wheel once (pip wheel --no-deps), then reused."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    req = Requirement(prebuild.requirement)
+    for filename in sorted(wheelhouse.entries()):
+        name, version, _, _ = parse_wheel_filename(filename)
+        if name == canonicalize_name(req.name) and req.specifier.contains(version, prereleases=True):
+            if wheelhouse.check(filename) is None:
+                return str(wheelhouse.path_of(filename))
+    with tempfile.TemporaryDirectory(prefix="pip-tfmac-prebuild-") as work:
+        argv = pip_runner.base_argv(python, args.general) + [
+            "wheel", "--no-deps", "--progress-bar", "off", "-w", work, prebuild.requirement, *_pip_options(args),
+        ]
+        result = pip_runner.run(argv)
+        made = sorted(p for p in os.listdir(work) if p.endswith(".whl"))
+        if not result.ok or not made:
+            raise errors.ResolutionError(
+                f"pip could not build {prebuild.requirement} into a wheel (the {recipe.name} recipe needs it: {prebuild.reason}).",
+                "check the index settings and that a C compiler is not needed for it",
+                details=result.summary(),
+            )
+        data = (Path(work) / made[0]).read_bytes()
+    provenance = Provenance(rule=f"{recipe.id} prebuild {prebuild.requirement}", source=prebuild.source)
+    return str(wheelhouse.ensure_built(made[0], lambda: data, provenance))

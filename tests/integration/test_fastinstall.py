@@ -1,0 +1,133 @@
+"""The fast reinstall path (src/pip_tfmac/fastinstall.py) leaves what pip would leave."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from helpers import isolated_env, venv_bin
+from pip_tfmac.fastinstall import FastInstallUnavailable, install_wheels
+from pip_tfmac.wheels import Provenance, build_wheel
+
+PROV = Provenance("test", "tests/integration/test_fastinstall.py")
+
+
+def _wheels(folder: Path) -> list[Path]:
+    folder.mkdir()
+    built = [
+        build_wheel(
+            "alpha",
+            "1.0",
+            {
+                "alpha/__init__.py": b"def main():\n    print('alpha ran')\n",
+                "ns/alpha_part.py": b"A = 1\n",
+            },
+            requires_dist=[],
+            summary="",
+            provenance=PROV,
+            dist_info_files={"entry_points.txt": b"[console_scripts]\nalpha = alpha:main\n"},
+        ),
+        build_wheel(
+            "beta",
+            "2.0",
+            {"beta.py": b"import alpha\n", "ns/beta_part.py": b"B = 2\n"},
+            requires_dist=["alpha>=1"],
+            summary="",
+            provenance=PROV,
+        ),
+    ]
+    paths = []
+    for name, data in built:
+        (folder / name).write_bytes(data)
+        paths.append(folder / name)
+    return paths
+
+
+def _venv(path: Path) -> Path:
+    venv.EnvBuilder(with_pip=False).create(path)
+    return venv_bin(path, "python")
+
+
+def _pip(tmp: Path, python: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "pip", "--python", str(python), *args]
+    return subprocess.run(
+        cmd, env=isolated_env(tmp / "home"), capture_output=True, text=True, check=False
+    )
+
+
+def _site(python: Path) -> Path:
+    return Path(
+        subprocess.check_output(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            text=True,
+        ).strip()
+    )
+
+
+def _tree(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def test_installed_set_works_with_pip_list_check_freeze_and_uninstall(tmp_path: Path) -> None:
+    wheels = _wheels(tmp_path / "wheels")
+    python = _venv(tmp_path / "venv")
+    site = _site(python)
+    pristine = _tree(site)
+    result = install_wheels(wheels, str(python), requested=["beta"])
+    assert result.summary() == "Successfully installed alpha-1.0 beta-2.0"
+    freeze = _pip(tmp_path, python, "freeze").stdout.split()
+    assert freeze == ["alpha==1.0", "beta==2.0"]  # no `@ file://` (no direct_url.json)
+    assert _pip(tmp_path, python, "check").returncode == 0
+    assert (site / "alpha-1.0.dist-info" / "INSTALLER").read_text() == "pip\n"
+    assert (site / "beta-2.0.dist-info" / "REQUESTED").exists()
+    assert not (site / "alpha-1.0.dist-info" / "REQUESTED").exists()
+    record = (site / "alpha-1.0.dist-info" / "RECORD").read_text()
+    assert "alpha/__init__.py,sha256=" in record and "../../../bin/alpha,sha256=" in record
+    # Both wheels share the `ns` folder; the console script runs with the venv's python.
+    assert {"alpha_part.py", "beta_part.py"} <= {p.name for p in (site / "ns").iterdir()}
+    script = venv_bin(tmp_path / "venv", "alpha")
+    assert (
+        subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout
+        == "alpha ran\n"
+    )
+    assert list((site / "alpha").glob("__pycache__/__init__.*.pyc"))  # compiled like pip
+    listed = _pip(tmp_path, python, "list", "--format=json")
+    assert '"name": "alpha"' in listed.stdout
+    removed = _pip(tmp_path, python, "uninstall", "-y", "alpha", "beta")
+    assert removed.returncode == 0, removed.stderr
+    assert _tree(site) == pristine
+    assert not script.exists()
+
+
+def test_direct_url_is_written_only_when_asked(tmp_path: Path) -> None:
+    wheels = _wheels(tmp_path / "wheels")
+    python = _venv(tmp_path / "venv")
+    install_wheels(wheels, str(python), direct_url=True, compile_bytecode=False)
+    freeze = _pip(tmp_path, python, "freeze").stdout
+    assert "alpha @ file://" in freeze
+
+
+def test_already_installed_distribution_means_use_pip(tmp_path: Path) -> None:
+    wheels = _wheels(tmp_path / "wheels")
+    python = _venv(tmp_path / "venv")
+    install_wheels(wheels[:1], str(python), compile_bytecode=False)
+    with pytest.raises(FastInstallUnavailable, match="already installed.*alpha"):
+        install_wheels(wheels, str(python))
+
+
+def test_a_failure_halfway_leaves_the_environment_unchanged(tmp_path: Path) -> None:
+    wheels = _wheels(tmp_path / "wheels")
+    broken = tmp_path / "wheels" / "gamma-1.0-py3-none-any.whl"
+    broken.write_bytes(wheels[0].read_bytes()[:300])  # truncated download
+    python = _venv(tmp_path / "venv")
+    site = _site(python)
+    pristine = _tree(site)
+    bin_before = _tree(tmp_path / "venv" / "bin")
+    with pytest.raises(Exception):  # noqa: B017 (whatever the zip reader raises)
+        install_wheels([*wheels, broken], str(python))
+    assert _tree(site) == pristine
+    assert _tree(tmp_path / "venv" / "bin") == bin_before

@@ -1,0 +1,200 @@
+"""The recipe loader: the shipped recipes are valid and sourced; malformed data is refused."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from pip_tfmac import recipes
+from pip_tfmac.errors import BadInputError
+from pip_tfmac.recipes import RecipeError
+
+
+def test_tflite_model_maker_recipe_is_shipped_and_found_by_any_spelling() -> None:
+    assert "tflite-model-maker" in recipes.names()
+    recipe = recipes.find("TFLite_Model.Maker")
+    assert recipe is not None
+    assert recipe.version == "0.4.3+tfmac.1"
+    assert recipe.requirement == "tflite-model-maker==0.4.3+tfmac.1"
+    assert recipe.id == "recipe:tflite-model-maker@0.4.3+tfmac.1"
+    assert Version(recipe.version).local == "tfmac.1"
+
+
+def test_unknown_project_has_no_recipe() -> None:
+    assert recipes.find("numpy") is None
+    with pytest.raises(BadInputError) as info:
+        recipes.get("numpy")
+    assert "tflite-model-maker" in info.value.remedy
+
+
+def test_every_shipped_fact_has_a_reason_and_source() -> None:
+    for recipe in recipes.load_all():
+        assert recipe.source
+        for item in (*recipe.targets, *recipe.requirement_edits, *recipe.patches, *recipe.prebuild):
+            assert item.reason.strip() and item.source.strip(), item
+
+
+def test_targets_pair_the_same_tensorflow_on_mac_and_linux() -> None:
+    """The Linux training run proves the Mac's code only if both run the same TF."""
+    recipe = recipes.get("tflite-model-maker")
+    mac = recipe.target("macos-arm64", "3.11")
+    linux = recipe.target("linux-x86_64", "3.11")
+    assert mac is not None and linux is not None
+    tf_mac = [r for r in mac.requirements if Requirement(r).name == "tensorflow"]
+    tf_linux = [r for r in linux.requirements if Requirement(r).name == "tensorflow"]
+    assert tf_mac == tf_linux == ["tensorflow==2.15.1"]
+    assert "tensorflow-metal==1.1.0" in mac.requirements
+    assert not any("metal" in r for r in linux.requirements)
+    assert recipe.target("macos-arm64", "3.13") is None
+    assert recipe.target("windows-x86_64") is None
+
+
+def test_patches_are_loaded_and_are_unified_diffs() -> None:
+    recipe = recipes.get("tflite-model-maker")
+    assert [p.file for p in recipe.patches] == sorted(p.file for p in recipe.patches)
+    for patch in recipe.patches:
+        assert patch.text.startswith("--- a/"), patch.file
+        assert "\n+++ b/" in patch.text and "\n@@ -" in patch.text
+
+
+def test_recipe_drops_what_has_no_arm64_wheel() -> None:
+    recipe = recipes.get("tflite-model-maker")
+    actions = {e.name: e.action for e in recipe.requirement_edits if e.name}
+    assert actions["scann"] == "drop"
+    assert actions["tflite-support"] == "replace"
+    assert actions["tensorflowjs"] == "drop"
+    assert [d.module for d in recipe.disabled] == ["tflite_model_maker.searcher"]
+    assert [p.requirement for p in recipe.prebuild] == ["promise==2.3"]
+
+
+def test_to_json_is_plain_json() -> None:
+    recipe = recipes.get("tflite-model-maker")
+    data = json.loads(json.dumps(recipe.to_json()))
+    assert data["version"] == "0.4.3+tfmac.1"
+    assert data["targets"][0]["platform"] == "macos-arm64"
+    assert "text" not in data["patches"][0]  # the diff text stays out of plans
+
+
+def _minimal(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "schema": 1,
+        "package": {
+            "name": "demo",
+            "version": "1.0",
+            "label": "tfmac.1",
+            "filename": "demo-1.0-py3-none-any.whl",
+            "sha256": "0" * 64,
+            "source": "test",
+        },
+    }
+    data.update(overrides)
+    return data
+
+
+def _parse(data: dict[str, Any]) -> recipes.Recipe:
+    return recipes.parse(data, path="recipes/demo/recipe.toml", read_patch=lambda rel: "diff")
+
+
+def test_minimal_recipe_parses() -> None:
+    recipe = _parse(_minimal())
+    assert recipe.version == "1.0+tfmac.1"
+    assert recipe.patches == () and recipe.check_imports == ()
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (_minimal(schema=2), "schema"),
+        ({"schema": 1}, "[package]"),
+        (_minimal(package={**_minimal()["package"], "version": "1.0+x"}), "local label"),
+        (_minimal(package={**_minimal()["package"], "sha256": "abc"}), "sha256"),
+        (
+            _minimal(requirement=[{"action": "nuke", "name": "x", "reason": "r", "source": "s"}]),
+            "nuke",
+        ),
+        (
+            _minimal(
+                requirement=[
+                    {"action": "drop", "name": "x", "to": ["x"], "reason": "r", "source": "s"}
+                ]
+            ),
+            "drop x",
+        ),
+        (
+            _minimal(
+                requirement=[
+                    {"action": "relax", "name": "x", "to": ["y<2"], "reason": "r", "source": "s"}
+                ]
+            ),
+            "relax x",
+        ),
+        (
+            _minimal(
+                requirement=[{"action": "replace", "name": "x", "reason": "r", "source": "s"}]
+            ),
+            "needs `to`",
+        ),
+        (
+            _minimal(
+                requirement=[{"action": "add", "to": ["x >>> 1"], "reason": "r", "source": "s"}]
+            ),
+            "not a requirement",
+        ),
+        (_minimal(requirement=[{"action": "drop", "name": "x", "reason": "r"}]), "source"),
+        (
+            _minimal(prebuild=[{"requirement": "promise>=2", "reason": "r", "source": "s"}]),
+            "pinned",
+        ),
+        (
+            _minimal(
+                target=[
+                    {
+                        "platform": "macos-arm64",
+                        "python": [],
+                        "requirements": ["a"],
+                        "reason": "r",
+                        "source": "s",
+                    }
+                ]
+            ),
+            "python",
+        ),
+        (
+            _minimal(
+                standin=[
+                    {
+                        "name": "x",
+                        "version": "1.0",
+                        "modules": {"a": "b"},
+                        "reason": "r",
+                        "source": "s",
+                    }
+                ]
+            ),
+            "local label",
+        ),
+        (
+            _minimal(
+                standin=[
+                    {
+                        "name": "x",
+                        "version": "1+t.1",
+                        "modules": {"a-b": "c"},
+                        "reason": "r",
+                        "source": "s",
+                    }
+                ]
+            ),
+            "dotted",
+        ),
+    ],
+)
+def test_malformed_recipes_are_refused_with_file_and_field(data: dict[str, Any], says: str) -> None:
+    with pytest.raises(RecipeError) as info:
+        _parse(data)
+    assert "recipes/demo/recipe.toml" in info.value.message
+    assert says in info.value.message
