@@ -4,6 +4,7 @@ Layout under the root (platformdirs user cache / "wheelhouse", or `--tfmac-cache
 or $PIP_TFMAC_CACHE_DIR; `--no-tfmac-cache` uses a temporary one)::
 
     wheels/        the folder handed to pip with --find-links: complete, hashed wheels only
+    unpacked/      wheels unpacked and compiled per target Python, for fastinstall.py
     index.json     filename -> sha256, size, kind (built/fetched), provenance, origin URL
     locks/         one lock file per wheel, and one for the index
     incoming/      pip downloads land here first (same file system, so moving in is a rename)
@@ -215,7 +216,7 @@ class Wheelhouse:
             for folder in (self.root, self.find_links_dir, self._locks, self._incoming):
                 _make_private_dir(folder)
             # Prove we can create files here, the way every write will.
-            with self._lock("index"):
+            with self.lock("index"):
                 pass
         except OSError as exc:
             raise CacheError(
@@ -230,6 +231,11 @@ class Wheelhouse:
     def find_links_dir(self) -> Path:
         """The folder to pass to pip with --find-links (complete, hash-recorded wheels only)."""
         return self.root / "wheels"
+
+    @property
+    def unpacked_dir(self) -> Path:
+        """Unpacked trees of verified wheels, per target Python (see unpacked.py)."""
+        return self.root / "unpacked"
 
     @property
     def index_path(self) -> Path:
@@ -250,7 +256,8 @@ class Wheelhouse:
     # ------------------------------------------------------------------ locking and index
 
     @contextlib.contextmanager
-    def _lock(self, name: str) -> Iterator[None]:
+    def lock(self, name: str) -> Iterator[None]:
+        """A named inter-process lock in this wheelhouse (a file under locks/)."""
         lock = FileLock(str(self._locks / f"{name}.lock"), timeout=LOCK_TIMEOUT, mode=_FILE_MODE)
         try:
             with lock:
@@ -284,7 +291,7 @@ class Wheelhouse:
             return {}
 
     def _update_index(self, change: Callable[[dict[str, Entry]], object]) -> None:
-        with self._lock("index"):
+        with self.lock("index"):
             for leftover in self.root.glob(f".{self.index_path.name}.*{_PART}"):
                 with contextlib.suppress(OSError):
                     leftover.unlink()  # a writer killed mid-write; we hold the lock now
@@ -388,7 +395,7 @@ class Wheelhouse:
             return found
         result = []
         for problem in found:
-            with self._lock(_lock_name(problem.filename)):
+            with self.lock(_lock_name(problem.filename)):
                 again = self.check(problem.filename)  # another run may have fixed it meanwhile
                 if again is not None:
                     result.append(self._discard(again))
@@ -396,7 +403,7 @@ class Wheelhouse:
             # Only files whose writer is gone: their lock is free.
             filename = leftover.name[1:].split(".whl.", 1)[0] + ".whl"
             if _looks_like_wheel(filename):
-                with self._lock(_lock_name(filename)):
+                with self.lock(_lock_name(filename)):
                     if leftover.exists():
                         with contextlib.suppress(OSError):
                             leftover.unlink()
@@ -418,7 +425,7 @@ class Wheelhouse:
             problems = []
             for name in filenames:
                 if self.check(name) is not None:
-                    with self._lock(_lock_name(name)):
+                    with self.lock(_lock_name(name)):
                         again = self.check(name)
                         if again is not None:
                             problems.append(self._discard(again))
@@ -436,7 +443,7 @@ class Wheelhouse:
         path = self.path_of(filename)
         if self.check(filename) is None:
             return path
-        with self._lock(_lock_name(filename)):
+        with self.lock(_lock_name(filename)):
             self._remove_leftovers(filename)
             problem = self.check(filename)
             if problem is None:  # another run built it while we waited
@@ -456,7 +463,12 @@ class Wheelhouse:
             )
             # Entry first, then the wheel: every visible wheel has a recorded hash.
             self._update_index(lambda entries: entries.__setitem__(filename, entry))
-            self._write_atomic(path, data)
+            try:
+                self._write_atomic(path, data)
+            except CacheError:
+                with contextlib.suppress(CacheError):
+                    self._update_index(lambda entries: entries.pop(filename, None))
+                raise
         return path
 
     def add_fetched(self, path: Path, sha256_from_index: str, origin_url: str) -> Path:
@@ -475,7 +487,7 @@ class Wheelhouse:
                 "download it again; if it keeps happening, the index or a proxy is serving "
                 "a different file",
             )
-        with self._lock(_lock_name(filename)):
+        with self.lock(_lock_name(filename)):
             self._remove_leftovers(filename)
             current = self.entries().get(filename)
             if current is not None and current.sha256 == actual and self.check(filename) is None:
@@ -503,7 +515,12 @@ class Wheelhouse:
                         "free some space, or pass --tfmac-cache-dir DIR / --no-tfmac-cache",
                     ) from None
                 source = staged
-            self._write_atomic(dest, source)
+            try:
+                self._write_atomic(dest, source)
+            except CacheError:
+                with contextlib.suppress(CacheError):
+                    self._update_index(lambda entries: entries.pop(filename, None))
+                raise
         return dest
 
     # ------------------------------------------------------------------ removing, exporting
@@ -514,9 +531,13 @@ class Wheelhouse:
         names = set(entries) | {p.name for p in self.find_links_dir.glob("*.whl")}
         matched = sorted(n for n in names if _matches(n, pattern))
         for name in matched:
-            with self._lock(_lock_name(name)):
+            with self.lock(_lock_name(name)):
                 with contextlib.suppress(FileNotFoundError):
                     self.path_of(name).unlink()
+                if name in entries and self.unpacked_dir.is_dir():
+                    # Its unpacked trees (one per Python) go with it.
+                    for tree in self.unpacked_dir.glob(f"{entries[name].sha256[:40]}-*"):
+                        shutil.rmtree(tree, ignore_errors=True)
                 self._update_index(lambda e: e.pop(name, None))  # noqa: B023 (called now)
         return matched
 

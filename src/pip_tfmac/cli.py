@@ -58,8 +58,11 @@ Usage:
                                           macOS arm64 and pairs tensorflow-metal
   pip-tfmac download [options] REQS       pip download; the same rewrite, builds a wheelhouse
   pip-tfmac plan [install options] REQS   print the plan (--json for scripts), install nothing
-  pip-tfmac verify [--python PATH]        check that TensorFlow imports and uses the GPU
-  pip-tfmac doctor [--python PATH]        diagnose an environment and say the fix (--fix)
+  pip-tfmac verify [--python PATH] [--json] [--require-gpu] [--timeout S]
+                                          check that TensorFlow imports and uses the GPU
+  pip-tfmac doctor [--python PATH] [--json] [--fix [--dry-run]]
+                                          diagnose an environment and say the fix
+                                          (`repair` = doctor --fix)
   pip-tfmac wheelhouse dir|list|info|verify|remove|purge
                                           the wheels pip-tfmac built or fetched
 

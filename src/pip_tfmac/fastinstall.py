@@ -30,13 +30,17 @@ import sys
 import time
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from pip_tfmac import unpacked
 from pip_tfmac.errors import EnvironmentError_
+
+if TYPE_CHECKING:
+    from pip_tfmac.cache import Wheelhouse
 
 _PROBE = r"""
 import json, sys, sysconfig
@@ -51,6 +55,7 @@ print(json.dumps({
     "version": "%d.%d" % sys.version_info[:2],
     "paths": paths,
     "prefix": sys.prefix,
+    "cache_tag": sys.implementation.cache_tag or "",
     "installed": names,
 }))
 """
@@ -68,6 +73,7 @@ class TargetEnv:
     version: str
     scheme: tuple[tuple[str, str], ...]  # installer scheme name -> folder
     installed: frozenset[str]  # canonical names
+    cache_tag: str = ""  # e.g. cpython-311: which .pyc files this Python reads
 
     def scheme_dict(self) -> dict[str, str]:
         return dict(self.scheme)
@@ -146,6 +152,7 @@ def probe_target(python: str) -> TargetEnv:
         version=version,
         scheme=tuple(sorted(scheme.items())),
         installed=frozenset(canonicalize_name(n) for n in data["installed"] if n),
+        cache_tag=str(data.get("cache_tag", "")),
     )
 
 
@@ -231,12 +238,17 @@ def install_wheels(
     write_jobs: int = 16,
     direct_url: bool = False,
     target: TargetEnv | None = None,
+    wheelhouse: Wheelhouse | None = None,
+    link_mode: str = "copy",
 ) -> FastInstallResult:
     """Install exactly these wheel files into the environment of `python`, no resolving.
 
     `requested` names the distributions the user asked for (they get REQUESTED, as with pip).
-    On any failure every file written so far is removed again and the error re-raised, so the
-    environment is as before.
+    With a `wheelhouse`, wheels are unpacked (and compiled) once per target Python into it and
+    copied (or, `link_mode="hardlink"`, linked) from there; the caller has checked the wheels
+    (`Wheelhouse.prepare`), their index sha256 is the key of the unpacked tree. On any failure
+    every file written so far is removed again and the error re-raised, so the environment is
+    as before.
     """
     from installer import install
     from installer.sources import WheelFile
@@ -256,7 +268,20 @@ def install_wheels(
     clash = sorted(set(names) & target.installed)
     if clash:
         raise FastInstallUnavailable(f"already installed in the target: {', '.join(clash)}")
-    wanted = {canonicalize_name(r) for r in requested}
+    wanted: set[str] = {str(canonicalize_name(r)) for r in requested}
+    if wheelhouse is not None and target.cache_tag and unpacked.installable(target.python):
+        return _install_from_store(
+            parsed,
+            target,
+            wheelhouse,
+            wanted,
+            compile_bytecode,
+            direct_url,
+            link_mode,
+            started,
+            jobs,
+            write_jobs,
+        )
     destination_class = _destination_class()
     destinations: list[Any] = []
 
@@ -294,11 +319,38 @@ def install_wheels(
                 target.python, [p for d in destinations for p in d.written if p.suffix == ".py"]
             )
     except BaseException:
-        _rollback(destinations)
+        _rollback([p for d in destinations for p in d.written])
         raise
     by_name = {w.name: w for w in done}
     return FastInstallResult(
         target, tuple(by_name[n] for n in names), time.perf_counter() - started
+    )
+
+
+def install_from_wheelhouse(
+    wheelhouse: Wheelhouse,
+    filenames: Sequence[str],
+    python: str,
+    *,
+    requested: Collection[str] = (),
+    link_mode: str = "copy",
+) -> FastInstallResult:
+    """The cached reinstall: these wheelhouse files (a resolved plan), checked, then installed.
+
+    Raises FastInstallUnavailable (install with pip instead) when a file is missing or failed
+    its hash check (it is then removed, and pip re-fetches it), or the target already has one
+    of the distributions.
+    """
+    wheelhouse.prepare(filenames)
+    missing = [f for f in filenames if not wheelhouse.path_of(f).exists()]
+    if missing:
+        raise FastInstallUnavailable(f"not in the wheelhouse: {', '.join(missing)}")
+    return install_wheels(
+        [wheelhouse.path_of(f) for f in filenames],
+        python,
+        requested=requested,
+        wheelhouse=wheelhouse,
+        link_mode=link_mode,
     )
 
 
@@ -318,8 +370,7 @@ def _compile(python: str, files: list[Path]) -> None:
     )
 
 
-def _rollback(destinations: list[Any]) -> None:
-    written = [p for dest in destinations for p in dest.written]
+def _rollback(written: list[Path]) -> None:
     for path in written:
         if path.suffix == ".py":
             with contextlib.suppress(OSError):
@@ -334,11 +385,87 @@ def _rollback(destinations: list[Any]) -> None:
             folder.rmdir()  # only if now empty
 
 
+def _install_from_store(
+    parsed: list[tuple[Path, str, str]],
+    target: TargetEnv,
+    wheelhouse: Wheelhouse,
+    wanted: set[str],
+    compile_bytecode: bool,
+    direct_url: bool,
+    link_mode: str,
+    started: float,
+    jobs: int | None,
+    write_jobs: int,
+) -> FastInstallResult:
+    from pip_tfmac.cache import sha256_file
+
+    entries = wheelhouse.entries()
+
+    def key(wheel: Path) -> str:
+        entry = entries.get(wheel.name)
+        if entry is not None and wheel.resolve().parent == wheelhouse.find_links_dir.resolve():
+            return entry.sha256
+        return sha256_file(wheel)
+
+    def tree(item: tuple[Path, str, str]) -> tuple[Path, unpacked.Manifest]:
+        return unpacked.ensure_tree(
+            wheelhouse.unpacked_dir,
+            item[0],
+            key(item[0]),
+            target.cache_tag,
+            target.python,
+            wheelhouse.lock,
+        )
+
+    written: list[Path] = []
+    done: list[InstalledWheel] = []
+    scheme = target.scheme_dict()
+    try:
+        with ThreadPoolExecutor(max_workers=jobs or min(4, max(1, len(parsed)))) as pool:
+            trees = list(pool.map(tree, parsed))
+        with ThreadPoolExecutor(max_workers=max(1, write_jobs)) as files_pool:
+            for (wheel, name, version), (folder, manifest) in zip(parsed, trees):
+                if not compile_bytecode:
+                    manifest = replace(
+                        manifest,
+                        files=tuple(f for f in manifest.files if not f.path.endswith(".pyc")),
+                    )
+                extra = {"INSTALLER": b"pip\n"}
+                if name in wanted:
+                    extra["REQUESTED"] = b""
+                if direct_url:
+                    extra["direct_url.json"] = _direct_url(wheel)
+                count = unpacked.install_tree(
+                    folder,
+                    manifest,
+                    scheme,
+                    target.python,
+                    pool=files_pool,
+                    written=written,
+                    link_mode=link_mode,
+                    extra_metadata=extra,
+                )
+                done.append(InstalledWheel(name, version, wheel.name, count))
+    except BaseException:
+        _rollback(written)
+        raise
+    return FastInstallResult(target, tuple(done), time.perf_counter() - started)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m pip_tfmac.fastinstall [--no-compile] PYTHON WHEEL...` (bench/reinstall.py)."""
+    """`python -m pip_tfmac.fastinstall [--no-compile] [--wheelhouse DIR [--hardlink]]
+    PYTHON WHEEL...` (used by bench/reinstall.py)."""
     args = list(sys.argv[1:] if argv is None else argv)
     compile_bytecode = "--no-compile" not in args
-    args = [a for a in args if a not in ("--no-compile", "--compile")]
+    link_mode = "hardlink" if "--hardlink" in args else "copy"
+    store = None
+    if "--wheelhouse" in args:
+        at = args.index("--wheelhouse")
+        from pip_tfmac.cache import Wheelhouse
+
+        store = Wheelhouse(Path(args[at + 1]))
+        del args[at : at + 2]
+    args = [a for a in args if a not in ("--no-compile", "--compile", "--hardlink")]
     if len(args) < 2:
         print(
             "usage: python -m pip_tfmac.fastinstall [--no-compile] PYTHON WHEEL...", file=sys.stderr
@@ -346,7 +473,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 64
     try:
         result = install_wheels(
-            [Path(a) for a in args[1:]], args[0], compile_bytecode=compile_bytecode
+            [Path(a) for a in args[1:]],
+            args[0],
+            compile_bytecode=compile_bytecode,
+            wheelhouse=store,
+            link_mode=link_mode,
         )
     except FastInstallUnavailable as exc:
         print(f"pip-tfmac: fast install not possible: {exc}", file=sys.stderr)

@@ -236,7 +236,7 @@ def _spec(text: str) -> SpecifierSet:
 
 
 def _read(name: str) -> dict[str, Any]:
-    data = resources.files("pip_tfmac").joinpath("knowledge", name).read_text("utf-8")
+    data = resources.files("pip_tfmac").joinpath("knowledge").joinpath(name).read_text("utf-8")
     return tomllib.loads(data)
 
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
 import json
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -118,9 +120,6 @@ def build_patched_wheel(original: bytes, recipe: Recipe) -> BuiltWheel:
 
 
 def _package_files(original: bytes) -> dict[str, bytes]:
-    import io
-    import zipfile
-
     with zipfile.ZipFile(io.BytesIO(original)) as zf:
         return {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
 

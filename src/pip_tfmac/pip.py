@@ -78,12 +78,15 @@ def base_argv(python: str, general: Sequence[str]) -> list[str]:
     return argv
 
 
-def run(argv: Sequence[str], *, capture: bool = True, env: Optional[Mapping[str, str]] = None) -> PipResult:
+def run(argv: Sequence[str], *, capture: bool = True, env: Optional[Mapping[str, str]] = None,
+        stdout_to_stderr: bool = False) -> PipResult:
     if capture:
         proc = subprocess.run(list(argv), capture_output=True, text=True, errors="replace",
                               env=dict(env) if env is not None else None)
         return PipResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
-    code = subprocess.call(list(argv), env=dict(env) if env is not None else None)
+    sys.stdout.flush()
+    code = subprocess.call(list(argv), env=dict(env) if env is not None else None,
+                           stdout=sys.stderr.fileno() if stdout_to_stderr else None)
     return PipResult(tuple(argv), code, "", "")
 
 

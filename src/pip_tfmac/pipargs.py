@@ -318,7 +318,7 @@ def _option_line(opts: Any, filename: str) -> Iterable[str]:
 
     for factory in SUPPORTED_OPTIONS:
         option = factory()
-        if option.dest in _REQUIREMENT_DESTS:
+        if option.dest is None or option.dest in _REQUIREMENT_DESTS:
             continue  # nested files are followed by the parser itself
         value = getattr(opts, option.dest, None)
         if value in (None, False, [], option.default) and option.dest != "only_binary":
@@ -326,7 +326,7 @@ def _option_line(opts: Any, filename: str) -> Iterable[str]:
         flag = option.get_opt_string()
         if option.dest == "find_links":
             base = os.path.dirname(os.path.abspath(filename))
-            for link in value:
+            for link in value or ():
                 relative = os.path.join(base, link)
                 yield f"{flag} {relative if os.path.exists(relative) else link}"
         elif option.dest in ("only_binary", "no_binary"):

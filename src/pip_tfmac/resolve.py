@@ -149,7 +149,7 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
             result = _dry_run(resolved)
         if not result.ok:
             raise _resolution_error(result, plan, offline=args.own.offline)
-        versions = {canonicalize_name(i.name): i.version for i in result.resolved()}
+        versions: dict[str, str] = {canonicalize_name(i.name): i.version for i in result.resolved()}
         paired = pair_with_resolution(plan, versions, knowledge, options)
         raise_problems(paired.errors)
         resolved.plan = paired

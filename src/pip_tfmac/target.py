@@ -141,9 +141,9 @@ def cross_target(
             "--macos-version only applies to --platform macos-arm64.",
             "add --platform macos-arm64, or drop --macos-version",
         )
-    system, machine, macos = _classify_tags(platforms)
-    return Target(system, machine, python, python, macos, cross=True, pip_platforms=tuple(platforms),
-                  markers=_markers(system, machine, python, macos))
+    system, machine, tag_macos = _classify_tags(platforms)
+    return Target(system, machine, python, python, tag_macos, cross=True, pip_platforms=tuple(platforms),
+                  markers=_markers(system, machine, python, tag_macos))
 
 
 def _classify_tags(platforms: Sequence[str]) -> tuple[str, str, Optional[tuple[int, int]]]:

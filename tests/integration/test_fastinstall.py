@@ -131,3 +131,75 @@ def test_a_failure_halfway_leaves_the_environment_unchanged(tmp_path: Path) -> N
         install_wheels([*wheels, broken], str(python))
     assert _tree(site) == pristine
     assert _tree(tmp_path / "venv" / "bin") == bin_before
+
+
+def test_cached_trees_install_with_valid_bytecode_and_uninstall_cleanly(tmp_path: Path) -> None:
+    """Unpacked and compiled once into the wheelhouse, then copied into each new venv."""
+    from pip_tfmac.cache import Wheelhouse
+
+    house = Wheelhouse(tmp_path / "wh")
+    wheels = _wheels(tmp_path / "wheels")
+    first = _venv(tmp_path / "venv1")
+    install_wheels(wheels, str(first), wheelhouse=house, requested=["beta"])
+    trees = sorted(p.name for p in house.unpacked_dir.iterdir())
+    assert len(trees) == 2 and all(t.endswith("-" + sys.implementation.cache_tag) for t in trees)
+
+    second = _venv(tmp_path / "venv2")
+    site = _site(second)
+    pristine = _tree(site)
+    result = install_wheels(wheels, str(second), wheelhouse=house, requested=["beta"])
+    assert result.summary() == "Successfully installed alpha-1.0 beta-2.0"
+    assert sorted(p.name for p in house.unpacked_dir.iterdir()) == trees  # reused, not rebuilt
+    # The copied .pyc is valid for the copied source: Python uses it instead of recompiling.
+    verbose = subprocess.run(
+        [str(second), "-v", "-c", "import alpha"], capture_output=True, text=True, check=True
+    ).stderr
+    assert any(
+        "alpha/__pycache__/__init__." in line and " matches " in line
+        for line in verbose.splitlines()
+    ), verbose[-2000:]
+    assert _pip(tmp_path, second, "freeze").stdout.split() == ["alpha==1.0", "beta==2.0"]
+    assert _pip(tmp_path, second, "check").returncode == 0
+    record = (site / "alpha-1.0.dist-info" / "RECORD").read_text()
+    assert "../../../bin/alpha,sha256=" in record and "__pycache__/__init__." in record
+    assert (site / "beta-2.0.dist-info" / "REQUESTED").exists()
+    script = venv_bin(tmp_path / "venv2", "alpha")
+    assert script.read_text().startswith(f"#!{second}")
+    assert (
+        subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout
+        == "alpha ran\n"
+    )
+    assert _pip(tmp_path, second, "uninstall", "-y", "alpha", "beta").returncode == 0
+    assert _tree(site) == pristine
+
+
+def test_hardlink_mode_shares_files_with_the_store(tmp_path: Path) -> None:
+    from pip_tfmac.cache import Wheelhouse
+
+    house = Wheelhouse(tmp_path / "wh")
+    wheels = _wheels(tmp_path / "wheels")
+    copy_env, link_env = _venv(tmp_path / "copy"), _venv(tmp_path / "link")
+    install_wheels(wheels, str(copy_env), wheelhouse=house)
+    install_wheels(wheels, str(link_env), wheelhouse=house, link_mode="hardlink")
+    assert (_site(copy_env) / "alpha" / "__init__.py").stat().st_nlink == 1
+    assert (_site(link_env) / "alpha" / "__init__.py").stat().st_nlink == 2
+
+
+def test_install_from_wheelhouse_refuses_a_corrupt_file(tmp_path: Path) -> None:
+    from pip_tfmac.cache import Wheelhouse
+    from pip_tfmac.fastinstall import install_from_wheelhouse
+
+    house = Wheelhouse(tmp_path / "wh", warn=lambda _m: None)
+    names = []
+    for wheel in _wheels(tmp_path / "wheels"):
+        data = wheel.read_bytes()
+        house.ensure_built(wheel.name, lambda data=data: data, PROV)
+        names.append(wheel.name)
+    python = _venv(tmp_path / "venv")
+    path = house.path_of(names[0])
+    damaged = bytearray(path.read_bytes())
+    damaged[100] ^= 1
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(FastInstallUnavailable, match="not in the wheelhouse"):
+        install_from_wheelhouse(house, names, str(python))
+    assert _pip(tmp_path, python, "freeze").stdout == ""

@@ -33,7 +33,9 @@ def main(workdir: str) -> dict[str, object]:
     export_dir = os.path.join(workdir, "export")
     options = tc.TextClassifierOptions(
         supported_model=tc.SupportedModels.AVERAGE_WORD_EMBEDDING_CLASSIFIER,
-        hparams=tc.AverageWordEmbeddingHParams(epochs=15, batch_size=16, export_dir=export_dir),
+        hparams=tc.AverageWordEmbeddingHParams(
+            learning_rate=0.01, epochs=15, batch_size=16, export_dir=export_dir
+        ),
     )
     model = tc.TextClassifier.create(train, test, options)
     metrics = model.evaluate(test)

@@ -103,6 +103,12 @@ def a11(plan: dict) -> None:
     assert plan["warnings"]
 
 
+def model_maker(plan: dict) -> None:
+    expect_pair("tensorflow", "2.15.1", "1.1.0")(plan)
+    assert versions(plan)["tflite-model-maker"] == "0.4.3+tfmac.1"  # the recipe's patched wheel
+    assert any(a["kind"] == "recipe" for a in plan["actions"])
+
+
 # set id -> (extra args, expected exit code, check of the JSON plan or of the error)
 CASES: dict[str, tuple[list[str], int, Callable[[dict], None]]] = {
     "a01": ([], 0, a01),
@@ -118,6 +124,8 @@ CASES: dict[str, tuple[list[str], int, Callable[[dict], None]]] = {
     "a10": ([], 67, lambda e: None),
     "a11": ([], 0, a11),
     "a11-strict": (["--strict"], 68, lambda e: None),
+    "m01": ([], 0, model_maker),
+    "m02": ([], 0, model_maker),
 }
 
 

@@ -7,16 +7,17 @@ pip, then verify TensorFlow in the target interpreter.
 
 from __future__ import annotations
 
-from typing import Optional
+import json
+from typing import Any, Optional
 
 from pip_tfmac.commands._common import open_wheelhouse
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.knowledge import load
 from pip_tfmac.passthrough import exec_pip
 from pip_tfmac import pip as pip_runner
-from pip_tfmac.pipargs import parse_install, split_own
+from pip_tfmac.pipargs import InstallArgs, parse_install, split_own
 from pip_tfmac.report import print_plan, warnings_to_stderr
-from pip_tfmac.resolve import needs_planning, resolve
+from pip_tfmac.resolve import Resolved, needs_planning, resolve
 
 
 def run_install(args: list[str], index: int) -> int:
@@ -32,32 +33,36 @@ def run_install(args: list[str], index: int) -> int:
         return exec_pip([*args[: index + 1], *rest])
     resolved = resolve(parsed, open_wheelhouse(parsed))
     try:
-        if parsed.own.explain or parsed.dry_run:
-            print_plan(resolved, as_json=parsed.own.json)
-        else:
-            warnings_to_stderr(resolved)
-        argv = pip_runner.base_argv(resolved.python, parsed.general) + [
-            "install",
-            *resolved.pip_install_args(),
-        ]
-        code = pip_runner.run(argv, capture=False).returncode
-        if code != 0 or parsed.dry_run:
-            return code
-        if _should_verify(resolved, parsed):
-            from pip_tfmac import verify
-
-            return verify.run_post_install(
-                resolved.python,
-                require_gpu=parsed.own.require_gpu,
-                as_json=parsed.own.json,
-                timeout=parsed.own.verify_timeout,
-            )
-        return 0
+        return _install(resolved, parsed)
     finally:
         resolved.cleanup()
 
 
-def _should_verify(resolved, parsed) -> bool:  # type: ignore[no-untyped-def]
+def _install(resolved: Resolved, parsed: InstallArgs) -> int:
+    as_json = parsed.own.json
+    if (parsed.own.explain or parsed.dry_run) and not as_json:
+        print_plan(resolved, as_json=False)
+    elif not as_json:
+        warnings_to_stderr(resolved)
+    argv = pip_runner.base_argv(resolved.python, parsed.general) + ["install", *resolved.pip_install_args()]
+    # With --json, stdout carries exactly one JSON object: pip's own output goes to stderr.
+    code = pip_runner.run(argv, capture=False, stdout_to_stderr=as_json).returncode
+    report: dict[str, Any] = {"version": 1, "plan": resolved.to_json(), "pip_exit_code": code, "verify": None}
+    if code == 0 and not parsed.dry_run and _should_verify(resolved, parsed):
+        from pip_tfmac import verify
+
+        result = verify.verify(resolved.python, require_gpu=parsed.own.require_gpu,
+                               timeout=parsed.own.verify_timeout)
+        report["verify"] = result.to_json()
+        if not as_json:
+            print(verify.render(result))
+        code = int(result.exit_code)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    return code
+
+
+def _should_verify(resolved: Resolved, parsed: InstallArgs) -> bool:
     if parsed.own.no_verify or parsed.target_dir or resolved.plan.target.cross:
         return False
     installed = {i.name.lower() for i in resolved.result.resolved()} if resolved.result else set()

@@ -285,7 +285,10 @@ def load(name: str) -> Recipe:
 
     def read_patch(rel: str) -> str:
         try:
-            return str(folder.joinpath(*rel.split("/")).read_text(encoding="utf-8"))
+            node = folder
+            for part in rel.split("/"):  # one part per call: Python 3.9's Traversable takes one
+                node = node.joinpath(part)
+            return str(node.read_text(encoding="utf-8"))
         except OSError as exc:
             raise RecipeError(f"{path}: patch {rel} cannot be read: {exc}", "") from None
 

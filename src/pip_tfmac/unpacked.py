@@ -1,0 +1,289 @@
+"""Wheels unpacked once per target Python, with bytecode, ready to be copied or linked.
+
+Why: reinstalling a cached plan into a fresh environment with pip means unzipping every wheel
+and compiling every module again (for TensorFlow, most of the time goes to `compileall`).
+The wheelhouse keeps, next to each verified wheel, an unpacked tree for each Python it was
+installed for (`unpacked/<sha256>-<cache tag>/`, e.g. `...-cpython-311`), with the `.pyc`
+files compiled by that Python. Installing is then copying files (kernel-side copy, mtimes
+kept so the `.pyc` stay valid) or hard-linking them, in parallel, plus writing what is
+specific to the environment: console scripts with its interpreter in the shebang, RECORD,
+INSTALLER, REQUESTED.
+
+The tree is built in a temporary folder and renamed into place under the wheelhouse lock, so
+it is either complete or absent; its key is the sha256 of the verified wheel it came from.
+
+Hard links (`link_mode="hardlink"`) share the files' inodes between environments and the
+store, as uv does on Linux: fastest, but editing an installed file in place changes it
+everywhere. "copy" (the default) gives every environment its own files.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import os
+import posixpath
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "tfmac-manifest.json"
+SCHEMES = ("purelib", "platlib", "headers", "data", "scripts")
+_SKIP_DIST_INFO = {
+    "RECORD",
+    "INSTALLER",
+    "REQUESTED",
+    "direct_url.json",
+    "RECORD.jws",
+    "RECORD.p7s",
+}
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    scheme: str
+    path: str  # inside the scheme folder, POSIX separators
+    hash: str  # "sha256=<urlsafe b64>" as RECORD writes it; "" for .pyc (as pip writes them)
+    size: int
+    executable: bool
+
+    def to_json(self) -> list[Any]:
+        return [self.scheme, self.path, self.hash, self.size, self.executable]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an unpacked tree holds and how it installs."""
+
+    name: str
+    version: str
+    dist_info: str
+    root_scheme: str  # purelib or platlib: where dist-info goes, RECORD paths are relative to it
+    files: tuple[StoredFile, ...]  # everything except raw scripts
+    scripts: tuple[StoredFile, ...]  # .data/scripts, shebangs to be fixed per environment
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "name": self.name,
+            "version": self.version,
+            "dist_info": self.dist_info,
+            "root_scheme": self.root_scheme,
+            "files": [f.to_json() for f in self.files],
+            "scripts": [f.to_json() for f in self.scripts],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        return cls(
+            data["name"],
+            data["version"],
+            data["dist_info"],
+            data["root_scheme"],
+            tuple(StoredFile(*f) for f in data["files"]),
+            tuple(StoredFile(*f) for f in data["scripts"]),
+        )
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+
+
+def _scheme_of(path: str, data_dir: str, root_scheme: str) -> tuple[str, str]:
+    if path.startswith(data_dir + "/"):
+        scheme, _, rest = path[len(data_dir) + 1 :].partition("/")
+        if scheme not in SCHEMES or not rest:
+            raise ValueError(f"unknown scheme in wheel path {path!r}")
+        return scheme, rest
+    return root_scheme, path
+
+
+def _safe_join(base: Path, rel: str) -> Path:
+    target = Path(os.path.abspath(base / rel))
+    if os.path.commonpath([str(target), str(os.path.abspath(base))]) != str(os.path.abspath(base)):
+        raise ValueError(f"wheel path {rel!r} leaves its folder")
+    return target
+
+
+def build_tree(wheel: Path, dest: Path, python: str) -> Manifest:
+    """Unpack `wheel` into `dest/<scheme>/...` and compile its modules with `python`."""
+    from installer.sources import WheelFile
+    from installer.utils import parse_metadata_file
+
+    with WheelFile.open(wheel) as source:
+        wheel_meta = parse_metadata_file(source.read_dist_info("WHEEL"))
+        root_scheme = "purelib" if wheel_meta.get("Root-Is-Purelib") == "true" else "platlib"
+        data_dir = source.data_dir
+        dist_info = source.dist_info_dir
+        files: list[StoredFile] = []
+        scripts: list[StoredFile] = []
+        for record, stream, executable in source.get_contents():
+            path = record[0]
+            if path.startswith(dist_info + "/") and path.split("/", 1)[1] in _SKIP_DIST_INFO:
+                continue
+            scheme, rel = _scheme_of(path, data_dir, root_scheme)
+            data = stream.read()
+            target = _safe_join(dest / scheme, rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            if executable:
+                target.chmod(0o755)
+            entry = StoredFile(scheme, rel, _record_hash(data), len(data), bool(executable))
+            (scripts if scheme == "scripts" else files).append(entry)
+        name, version = source.distribution, source.version
+    pys = [
+        dest / f.scheme / f.path
+        for f in files
+        if f.path.endswith(".py") and f.scheme in ("purelib", "platlib")
+    ]
+    if pys:
+        subprocess.run(
+            [python, "-I", "-m", "compileall", "-q", "-j", "0", "-i", "-"],
+            input="\n".join(str(p) for p in pys),
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+    for scheme in ("purelib", "platlib"):
+        for pyc in sorted((dest / scheme).rglob("__pycache__/*.pyc")):
+            rel = pyc.relative_to(dest / scheme).as_posix()
+            files.append(StoredFile(scheme, rel, "", pyc.stat().st_size, False))
+    manifest = Manifest(name, version, dist_info, root_scheme, tuple(files), tuple(scripts))
+    (dest / MANIFEST).write_text(json.dumps(manifest.to_json()), encoding="utf-8")
+    return manifest
+
+
+def ensure_tree(
+    store: Path,
+    wheel: Path,
+    sha256: str,
+    cache_tag: str,
+    python: str,
+    lock: Callable[[str], contextlib.AbstractContextManager[None]],
+) -> tuple[Path, Manifest]:
+    """The unpacked tree of a verified wheel for one Python (built on first use)."""
+    final = store / f"{sha256[:40]}-{cache_tag}"
+    manifest_path = final / MANIFEST
+    if manifest_path.exists():
+        return final, Manifest.from_json(json.loads(manifest_path.read_text(encoding="utf-8")))
+    with lock(f"unpacked-{sha256[:24]}-{cache_tag}"):
+        if manifest_path.exists():
+            return final, Manifest.from_json(json.loads(manifest_path.read_text(encoding="utf-8")))
+        store.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for stale in store.glob(f".{final.name}.*"):
+            shutil.rmtree(stale, ignore_errors=True)  # a builder that was killed; lock is ours
+        work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=store))
+        try:
+            manifest = build_tree(wheel, work, python)
+            os.replace(work, final)  # the whole tree appears at once
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+    return final, manifest
+
+
+def install_tree(
+    tree: Path,
+    manifest: Manifest,
+    scheme_dict: dict[str, str],
+    interpreter: str,
+    *,
+    pool: Executor,
+    written: list[Path],
+    link_mode: str = "copy",
+    extra_metadata: dict[str, bytes] | None = None,
+) -> int:
+    """Copy or link a tree into an environment; write scripts and RECORD. Returns file count.
+
+    Every path created is appended to `written` before it is created (for rollback).
+    """
+    from installer.scripts import Script
+    from installer.utils import fix_shebang, get_launcher_kind, parse_entrypoints
+
+    def place(stored: StoredFile) -> None:
+        src = tree / stored.scheme / stored.path
+        dst = _safe_join(Path(scheme_dict[stored.scheme]), stored.path)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            dst.unlink()  # as pip: a file shared with another distribution is replaced
+        if link_mode == "hardlink":
+            try:
+                os.link(src, dst)
+                return
+            except OSError:
+                pass  # another file system: copy
+        shutil.copyfile(src, dst)
+        st = src.stat()
+        os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))  # keeps the .pyc valid
+        if stored.executable:
+            dst.chmod(0o755)
+
+    records: list[tuple[str, str, str]] = []
+
+    def record(scheme: str, rel: str, digest: str, size: int | str) -> None:
+        target = os.path.join(scheme_dict[scheme], rel)
+        path = os.path.relpath(target, scheme_dict[manifest.root_scheme])
+        records.append((Path(path).as_posix(), digest, str(size) if digest else ""))
+
+    futures = []
+    for stored in manifest.files:
+        written.append(Path(scheme_dict[stored.scheme]) / stored.path)
+        futures.append(pool.submit(place, stored))
+        record(stored.scheme, stored.path, stored.hash, stored.size)
+
+    kind = get_launcher_kind()
+    scripts_dir = Path(scheme_dict["scripts"])
+    new_files: list[tuple[Path, bytes, bool]] = []
+    for stored in manifest.scripts:
+        raw = (tree / "scripts" / stored.path).read_bytes()
+        with fix_shebang(io.BytesIO(raw), interpreter) as fixed:
+            data = fixed.read()
+        new_files.append((scripts_dir / stored.path, data, True))
+        record("scripts", stored.path, _record_hash(data), len(data))
+    entry_points = tree / manifest.root_scheme / manifest.dist_info / "entry_points.txt"
+    if entry_points.exists():
+        text = entry_points.read_text(encoding="utf-8")
+        for name, module, attr, section in parse_entrypoints(text):
+            script_name, data = Script(name, module, attr, section).generate(interpreter, kind)
+            new_files.append((scripts_dir / script_name, data, True))
+            record("scripts", script_name, _record_hash(data), len(data))
+    dist_info_dir = Path(scheme_dict[manifest.root_scheme]) / manifest.dist_info
+    for meta_name, data in sorted((extra_metadata or {}).items()):
+        new_files.append((dist_info_dir / meta_name, data, False))
+        record(
+            manifest.root_scheme, f"{manifest.dist_info}/{meta_name}", _record_hash(data), len(data)
+        )
+    for future in futures:
+        future.result()
+    for path, data, executable in new_files:
+        written.append(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        path.write_bytes(data)
+        if executable:
+            path.chmod(0o755)
+    record_rel = posixpath.join(manifest.dist_info, "RECORD")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in sorted(records):
+        writer.writerow(row)
+    writer.writerow([record_rel, "", ""])
+    record_path = dist_info_dir / "RECORD"
+    written.append(record_path)
+    record_path.write_text(out.getvalue(), encoding="utf-8")
+    return len(records) + 1
+
+
+def installable(interpreter: str) -> bool:
+    """Store trees need a simple shebang (no spaces, short); else use the plain fast path."""
+    return " " not in interpreter and len(interpreter) < 120 and os.name != "nt"
