@@ -158,38 +158,48 @@ def main() -> int:
             commands["uv"] = uv_cmd
             commands["uv --compile-bytecode"] = [*uv_cmd, "--compile-bytecode"]
 
-        def run_once(label: str, index: int) -> tuple[float, float]:
-            target = work / f"venv-{index}"
-            shutil.rmtree(target, ignore_errors=True)
+        counter = iter(range(10**6))
+
+        def run_once(label: str) -> tuple[float, float]:
+            # Venvs are deleted only at the end: on file systems mounted with `discard`,
+            # deleting a TensorFlow venv takes minutes and would slow the next timed run.
+            target = work / f"venv-{next(counter)}"
             subprocess.run([opts.python, "-m", "venv", "--without-pip", str(target)], check=True)
             py = str(target / "bin" / "python")
             argv = [a.replace("{py}", py) for a in commands[label]]
-            result = _timed(argv, env)
-            shutil.rmtree(target, ignore_errors=True)
-            return result
+            return _timed(argv, env)
 
         labels = list(commands)
-        for i, label in enumerate(labels):  # warm-up: page cache, uv's own cache
-            run_once(label, i)
+        for label in labels:
+            if label.startswith(("tfmac cached", "uv")):
+                run_once(label)  # warm-up: fills the wheelhouse's unpacked trees, uv's cache
         times: dict[str, list[float]] = {label: [] for label in labels}
         cpu: dict[str, list[float]] = {label: [] for label in labels}
         for r in range(opts.rounds):
             order = labels[r % len(labels) :] + labels[: r % len(labels)]
-            for i, label in enumerate(order):
-                wall, used = run_once(label, i)
+            for label in order:
+                wall, used = run_once(label)
                 times[label].append(wall)
                 cpu[label].append(used)
                 print(f"# round {r + 1}: {label}: {wall:.2f} s", file=sys.stderr)
         results = {k: Measured(k, tuple(times[k]), tuple(cpu[k])) for k in labels}
+        report(results, wheels, wheels_dir, size, opts.rounds)
     finally:
+        print(f"# removing {work}", file=sys.stderr)
         shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def report(
+    results: dict[str, Measured], wheels: list[str], wheels_dir: Path, size: int, rounds: int
+) -> None:
 
     import platform
     import time
 
     print(
         f"Reinstall of {len(wheels)} wheels ({size / 1e6:.0f} MB) from {wheels_dir}, "
-        f"{opts.rounds} rounds; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"{rounds} rounds; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"{platform.system()} {platform.machine()}, nproc={os.cpu_count()}, "
         f"load average {os.getloadavg()[0]:.1f}; Python {platform.python_version()}\n"
     )
@@ -207,8 +217,7 @@ def main() -> int:
             Comparison("tfmac cached", "uv --compile-bytecode"),
             Comparison("tfmac cached --hardlink", "uv --compile-bytecode"),
         ]
-    print(table(results, comps))
-    return 0
+    print(table(results, comps), flush=True)
 
 
 if __name__ == "__main__":

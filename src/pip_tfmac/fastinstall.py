@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -182,14 +182,19 @@ def _destination_class() -> type:
         if is_executable:
             make_file_executable(target)
 
-    @dataclass
-    class TrackingDestination(SchemeDictionaryDestination):
-        pool: Any = None
-        written: list[Path] = field(default_factory=list)
-        pending: list[Any] = field(default_factory=list)
+    class TrackingDestination(SchemeDictionaryDestination):  # type: ignore[misc]
+        # A plain subclass: installer >= 0.8 makes the base a dataclass, 0.7 does not.
+        def __init__(self, *args: Any, pool: Any = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.pool = pool
+            self.written: list[Path] = []
+            self.pending: list[Any] = []
 
         def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> Any:
-            target = self._path_with_destdir(scheme, path)
+            base = os.path.abspath(self.scheme_dict[scheme])
+            target = Path(os.path.abspath(os.path.join(base, path)))
+            if os.path.commonpath([str(target), base]) != base:  # installer 0.7 does not check
+                raise ValueError(f"wheel path {path!r} leaves its install folder")
             self.written.append(target)
             data = stream.read(_BIG + 1)
             digest = hashlib.new(self.hash_algorithm, data)
@@ -291,7 +296,6 @@ def install_wheels(
             target.scheme_dict(),
             interpreter=target.python,
             script_kind=get_launcher_kind(),
-            overwrite_existing=True,  # as pip: a file shared with another dist is replaced
             pool=writers,
         )
         destinations.append(dest)
@@ -417,6 +421,51 @@ def _install_from_store(
             wheelhouse.lock,
         )
 
+    try:
+        return _install_trees(
+            parsed,
+            target,
+            wheelhouse,
+            wanted,
+            compile_bytecode,
+            direct_url,
+            link_mode,
+            started,
+            jobs,
+            write_jobs,
+            tree,
+        )
+    except unpacked.DamagedTree as exc:
+        wheelhouse.warn(f"wheelhouse: unpacked tree {exc}; rebuilding it from the wheel")
+        unpacked.remove_tree(exc.tree, wheelhouse.lock)
+        return _install_trees(
+            parsed,
+            target,
+            wheelhouse,
+            wanted,
+            compile_bytecode,
+            direct_url,
+            link_mode,
+            started,
+            jobs,
+            write_jobs,
+            tree,
+        )
+
+
+def _install_trees(
+    parsed: list[tuple[Path, str, str]],
+    target: TargetEnv,
+    wheelhouse: Wheelhouse,
+    wanted: set[str],
+    compile_bytecode: bool,
+    direct_url: bool,
+    link_mode: str,
+    started: float,
+    jobs: int | None,
+    write_jobs: int,
+    tree: Any,
+) -> FastInstallResult:
     written: list[Path] = []
     done: list[InstalledWheel] = []
     scheme = target.scheme_dict()

@@ -136,10 +136,12 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
             resolved.built = build_local_wheels(plan, wheelhouse, python, args)
             # Every wheel is re-hashed before pip may see it: a damaged one is removed, not used.
             resolved.find_links = (str(wheelhouse.prepare()),)
-        if not plan.intercepted:
-            _write_files(resolved)
-            return resolved
         result = _dry_run(resolved)
+        if not plan.intercepted:
+            if not result.ok:
+                raise _resolution_error(result, plan, offline=args.own.offline)
+            resolved.result = result
+            return resolved
         if not result.ok and plan.preference is not None:
             plan = plan.without_preference(
                 f"the preference for a TensorFlow with a working tensorflow-metal ({plan.preference}) "

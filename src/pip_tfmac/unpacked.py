@@ -11,6 +11,9 @@ INSTALLER, REQUESTED.
 
 The tree is built in a temporary folder and renamed into place under the wheelhouse lock, so
 it is either complete or absent; its key is the sha256 of the verified wheel it came from.
+Every file is hashed again as it is copied or linked into an environment (the manifest holds
+the sha256 of each, .pyc included): a damaged tree raises DamagedTree, the install is rolled
+back and the tree rebuilt from the wheel.
 
 Hard links (`link_mode="hardlink"`) share the files' inodes between environments and the
 store, as uv does on Linux: fastest, but editing an installed file in place changes it
@@ -36,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MANIFEST = "tfmac-manifest.json"
+MANIFEST = "tfmac-manifest.json"  # format 2: .pyc entries carry hashes too
 SCHEMES = ("purelib", "platlib", "headers", "data", "scripts")
 _SKIP_DIST_INFO = {
     "RECORD",
@@ -48,11 +51,22 @@ _SKIP_DIST_INFO = {
 }
 
 
+_CHUNK = 1 << 20
+
+
+class DamagedTree(Exception):
+    """An unpacked tree whose file does not hash as recorded; the caller removes the tree."""
+
+    def __init__(self, tree: Path, detail: str) -> None:
+        super().__init__(f"{tree.name}: {detail}")
+        self.tree = tree
+
+
 @dataclass(frozen=True)
 class StoredFile:
     scheme: str
     path: str  # inside the scheme folder, POSIX separators
-    hash: str  # "sha256=<urlsafe b64>" as RECORD writes it; "" for .pyc (as pip writes them)
+    hash: str  # "sha256=<urlsafe b64>" as RECORD writes it (RECORD lists .pyc without, as pip)
     size: int
     executable: bool
 
@@ -73,7 +87,7 @@ class Manifest:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": 1,
+            "format": 2,
             "name": self.name,
             "version": self.version,
             "dist_info": self.dist_info,
@@ -156,7 +170,10 @@ def build_tree(wheel: Path, dest: Path, python: str) -> Manifest:
     for scheme in ("purelib", "platlib"):
         for pyc in sorted((dest / scheme).rglob("__pycache__/*.pyc")):
             rel = pyc.relative_to(dest / scheme).as_posix()
-            files.append(StoredFile(scheme, rel, "", pyc.stat().st_size, False))
+            if any(f.scheme == scheme and f.path == rel for f in files):
+                continue  # shipped in the wheel itself
+            data = pyc.read_bytes()
+            files.append(StoredFile(scheme, rel, _record_hash(data), len(data), False))
     manifest = Manifest(name, version, dist_info, root_scheme, tuple(files), tuple(scripts))
     (dest / MANIFEST).write_text(json.dumps(manifest.to_json()), encoding="utf-8")
     return manifest
@@ -174,10 +191,14 @@ def ensure_tree(
     final = store / f"{sha256[:40]}-{cache_tag}"
     manifest_path = final / MANIFEST
     if manifest_path.exists():
-        return final, Manifest.from_json(json.loads(manifest_path.read_text(encoding="utf-8")))
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            return final, _load_manifest(manifest_path)
     with lock(f"unpacked-{sha256[:24]}-{cache_tag}"):
         if manifest_path.exists():
-            return final, Manifest.from_json(json.loads(manifest_path.read_text(encoding="utf-8")))
+            try:
+                return final, _load_manifest(manifest_path)
+            except (ValueError, KeyError, TypeError):
+                shutil.rmtree(final, ignore_errors=True)  # older format or damaged: rebuild
         store.mkdir(mode=0o700, parents=True, exist_ok=True)
         for stale in store.glob(f".{final.name}.*"):
             shutil.rmtree(stale, ignore_errors=True)  # a builder that was killed; lock is ours
@@ -189,6 +210,22 @@ def ensure_tree(
             shutil.rmtree(work, ignore_errors=True)
             raise
     return final, manifest
+
+
+def _load_manifest(path: Path) -> Manifest:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("format") != 2:
+        raise ValueError("old manifest format")
+    return Manifest.from_json(data)
+
+
+def remove_tree(tree: Path, lock: Callable[[str], contextlib.AbstractContextManager[None]]) -> None:
+    """Drop a damaged tree (its name is unique per wheel and Python), so the next use rebuilds."""
+    with lock(f"unpacked-{tree.name[:24]}-{tree.name[41:]}"):  # as in ensure_tree
+        trash = tree.with_name(f".{tree.name}.removing")
+        with contextlib.suppress(OSError):
+            os.replace(tree, trash)
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def install_tree(
@@ -210,22 +247,36 @@ def install_tree(
     from installer.utils import fix_shebang, get_launcher_kind, parse_entrypoints
 
     def place(stored: StoredFile) -> None:
+        """Copy (or link) one file, hashing what lands: a damaged tree is never installed."""
         src = tree / stored.scheme / stored.path
         dst = _safe_join(Path(scheme_dict[stored.scheme]), stored.path)
         dst.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             dst.unlink()  # as pip: a file shared with another distribution is replaced
+        digest = hashlib.sha256()
+        linked = False
         if link_mode == "hardlink":
             try:
                 os.link(src, dst)
-                return
+                linked = True
             except OSError:
                 pass  # another file system: copy
-        shutil.copyfile(src, dst)
-        st = src.stat()
-        os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))  # keeps the .pyc valid
-        if stored.executable:
-            dst.chmod(0o755)
+        if linked:
+            with open(dst, "rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    digest.update(chunk)
+        else:
+            with open(src, "rb") as source, open(dst, "wb") as target:
+                while chunk := source.read(_CHUNK):
+                    digest.update(chunk)
+                    target.write(chunk)
+            st = src.stat()
+            os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))  # keeps the .pyc valid
+            if stored.executable:
+                dst.chmod(0o755)
+        encoded = base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+        if "sha256=" + encoded != stored.hash:
+            raise DamagedTree(tree, f"{stored.scheme}/{stored.path} does not match its hash")
 
     records: list[tuple[str, str, str]] = []
 
@@ -238,7 +289,8 @@ def install_tree(
     for stored in manifest.files:
         written.append(Path(scheme_dict[stored.scheme]) / stored.path)
         futures.append(pool.submit(place, stored))
-        record(stored.scheme, stored.path, stored.hash, stored.size)
+        pyc = stored.path.endswith(".pyc")
+        record(stored.scheme, stored.path, "" if pyc else stored.hash, stored.size)
 
     kind = get_launcher_kind()
     scripts_dir = Path(scheme_dict["scripts"])

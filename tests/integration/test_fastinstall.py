@@ -144,12 +144,15 @@ def test_cached_trees_install_with_valid_bytecode_and_uninstall_cleanly(tmp_path
     trees = sorted(p.name for p in house.unpacked_dir.iterdir())
     assert len(trees) == 2 and all(t.endswith("-" + sys.implementation.cache_tag) for t in trees)
 
+    manifests = sorted(house.unpacked_dir.glob("*/tfmac-manifest.json"))
+    stamps = [m.stat().st_mtime_ns for m in manifests]
     second = _venv(tmp_path / "venv2")
     site = _site(second)
     pristine = _tree(site)
     result = install_wheels(wheels, str(second), wheelhouse=house, requested=["beta"])
     assert result.summary() == "Successfully installed alpha-1.0 beta-2.0"
-    assert sorted(p.name for p in house.unpacked_dir.iterdir()) == trees  # reused, not rebuilt
+    assert sorted(p.name for p in house.unpacked_dir.iterdir()) == trees
+    assert [m.stat().st_mtime_ns for m in manifests] == stamps  # reused, not rebuilt
     # The copied .pyc is valid for the copied source: Python uses it instead of recompiling.
     verbose = subprocess.run(
         [str(second), "-v", "-c", "import alpha"], capture_output=True, text=True, check=True
@@ -203,3 +206,21 @@ def test_install_from_wheelhouse_refuses_a_corrupt_file(tmp_path: Path) -> None:
     with pytest.raises(FastInstallUnavailable, match="not in the wheelhouse"):
         install_from_wheelhouse(house, names, str(python))
     assert _pip(tmp_path, python, "freeze").stdout == ""
+
+
+def test_a_damaged_unpacked_tree_is_rebuilt_not_installed(tmp_path: Path) -> None:
+    from pip_tfmac.cache import Wheelhouse
+
+    seen: list[str] = []
+    house = Wheelhouse(tmp_path / "wh", warn=seen.append)
+    wheels = _wheels(tmp_path / "wheels")
+    install_wheels(wheels, str(_venv(tmp_path / "venv1")), wheelhouse=house)
+    [stored] = list(house.unpacked_dir.glob("*/purelib/alpha/__init__.py"))
+    stored.write_bytes(b"def main():\n    print('tampered')\n")
+    second = _venv(tmp_path / "venv2")
+    install_wheels(wheels, str(second), wheelhouse=house)
+    assert seen and "does not match its hash" in seen[0]
+    installed = _site(second) / "alpha" / "__init__.py"
+    assert b"tampered" not in installed.read_bytes()
+    assert b"tampered" not in stored.read_bytes() if stored.exists() else True
+    assert _pip(tmp_path, second, "check").returncode == 0

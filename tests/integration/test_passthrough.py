@@ -350,6 +350,7 @@ CASES = [
     Case("help", "help", stdout_has="Commands:"),
     Case("help-install", "help install", stdout_has="Install Options"),
     Case("install-help", "install --help", stdout_has="Install Options"),
+    Case("download-help", "download --help", stdout_has="Download Options"),
     # errors
     Case("unknown-command", "frobnicate", rc=1),
     Case("bad-option", "list --no-such-option", rc=2),

@@ -132,7 +132,13 @@ CASES: dict[str, tuple[list[str], int, Callable[[dict], None]]] = {
 @pytest.fixture(scope="module")
 def cache_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     base = tmp_path_factory.mktemp("acceptance")
-    return isolated_env(base, {"PIP_TFMAC_CACHE_DIR": base / "wheelhouse"})
+    # One pip HTTP cache and one wheelhouse for every xdist worker of the run: the sets share
+    # most of their downloads (pip's cache is safe for concurrent use; so is the wheelhouse).
+    shared = tmp_path_factory.getbasetemp().parent / "acceptance-shared"
+    shared.mkdir(exist_ok=True)
+    env = isolated_env(base, {"PIP_TFMAC_CACHE_DIR": shared / "wheelhouse"})
+    env["XDG_CACHE_HOME"] = str(shared / "xdg-cache")
+    return env
 
 
 def set_file(case: str) -> Path:

@@ -51,6 +51,12 @@ def test_targets_pair_the_same_tensorflow_on_mac_and_linux() -> None:
     assert not any("metal" in r for r in linux.requirements)
     assert recipe.target("macos-arm64", "3.13") is None
     assert recipe.target("windows-x86_64") is None
+    assert recipe.requirements_for("macos-arm64", "3.9") == (
+        "tflite-model-maker==0.4.3+tfmac.1",
+        "tensorflow==2.15.1",
+        "tensorflow-metal==1.1.0",
+    )
+    assert recipe.requirements_for("macos-arm64", "3.12") is None
 
 
 def test_patches_are_loaded_and_are_unified_diffs() -> None:
@@ -198,3 +204,31 @@ def test_malformed_recipes_are_refused_with_file_and_field(data: dict[str, Any],
         _parse(data)
     assert "recipes/demo/recipe.toml" in info.value.message
     assert says in info.value.message
+
+
+@pytest.mark.parametrize("name", ["tflite-model-maker", "mediapipe-model-maker"])
+def test_mac_line_is_a_verified_metal_pair_with_wheels_for_each_python(name: str) -> None:
+    """The recipes' TensorFlow lines agree with the curated knowledge file (no second truth)."""
+    from pip_tfmac import knowledge
+
+    facts = knowledge.load()
+    line = recipes.get(name).target("macos-arm64")
+    assert line is not None
+    pins = {Requirement(r).name: str(Requirement(r).specifier)[2:] for r in line.requirements}
+    tf, metal = Version(pins["tensorflow"]), Version(pins["tensorflow-metal"])
+    pair = facts.metal_state(tf, metal)
+    assert pair is not None and pair.state == knowledge.VERIFIED, (tf, metal, pair)
+    for python in line.python:
+        assert tf in (facts.arm64_versions("tensorflow", python) or ()), python
+        assert metal in (facts.arm64_versions("tensorflow-metal", python) or ()), python
+
+
+def test_mediapipe_recipe_uses_the_gpu_paired_tf_218_line() -> None:
+    recipe = recipes.get("mediapipe-model-maker")
+    assert recipe.version == "0.2.1.3+tfmac.1"
+    mac = recipe.target("macos-arm64", "3.11")
+    assert mac is not None and mac.requirements == ("tensorflow==2.18.1", "tensorflow-metal==1.2.0")
+    actions = {e.name: e.action for e in recipe.requirement_edits if e.name}
+    assert actions["tensorflow-addons"] == "drop"
+    added = [t for e in recipe.requirement_edits if e.action == "add" for t in e.to]
+    assert any(t.startswith("tf-keras") for t in added)

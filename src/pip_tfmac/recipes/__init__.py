@@ -214,6 +214,14 @@ class Recipe:
                 return line
         return None
 
+    def requirements_for(self, platform: str, python: str) -> tuple[str, ...] | None:
+        """What a plan hands pip for this recipe on a target: the patched pin and the TF line.
+
+        None when the recipe has no line for the target (the planner explains which exist).
+        """
+        line = self.target(platform, python)
+        return None if line is None else (self.requirement, *line.requirements)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
