@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, Optional, Sequence
-
 from pip_tfmac import __version__
 from pip_tfmac.errors import ExitCode, TfmacError
+
+TYPE_CHECKING = False  # `import typing` costs ~10 ms of start-up on every pass-through
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Optional
 
 # pip's general options that take a value (`pip --log FILE install x`). Kept by hand because
 # importing pip's parser costs ~100 ms on every call; tests/unit/test_cli_scan.py checks this set

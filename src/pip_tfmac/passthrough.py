@@ -16,7 +16,16 @@ from pip_tfmac.interpreter import python_option, resolve_target_python, same_int
 
 # Runs pip's console entry point with argv[0] = "pip", so usage and help text read as they
 # do for the `pip` command (pip derives its program name from argv[0]).
-_BOOT = "import sys; sys.argv[0] = 'pip'; from pip._internal.cli.main import main; sys.exit(main())"
+# `python -c` puts the current directory first on sys.path, where the `pip` console script
+# puts its own bin folder: drop it, or `pip list` would also list a *.dist-info in the cwd.
+_BOOT = (
+    "import sys\n"
+    "if sys.path and sys.path[0] == '':\n"
+    "    del sys.path[0]\n"
+    "sys.argv[0] = 'pip'\n"
+    "from pip._internal.cli.main import main\n"
+    "sys.exit(main())\n"
+)
 
 
 def pip_argv(args: Sequence[str]) -> list[str]:
@@ -42,9 +51,20 @@ def _has_pip(python: str) -> bool:
 
 
 def exec_pip(args: Sequence[str]) -> int:
+    if not python_option(args) and same_interpreter(resolve_target_python(args), sys.executable):
+        return _pip_here(args)
     argv = pip_argv(args)
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name == "posix":
         os.execv(argv[0], argv)
     return subprocess.call(argv)
+
+
+def _pip_here(args: Sequence[str]) -> int:
+    """The target is this interpreter: run pip in this process, as its console script does
+    (saves a second interpreter start on every `alias pip=pip-tfmac` call)."""
+    sys.argv = ["pip", *args]
+    from pip._internal.cli.main import main
+
+    return main(list(args))

@@ -76,7 +76,8 @@ def build_patched_wheel(original: bytes, recipe: Recipe) -> BuiltWheel:
         or str(meta["Version"]) != recipe.upstream_version
     ):
         raise PatchError(
-            f"the wheel is {meta['Name']} {meta['Version']}, not {recipe.name} {recipe.upstream_version}.",
+            f"the wheel is {meta['Name']} {meta['Version']}, "
+            f"not {recipe.name} {recipe.upstream_version}.",
             "pass the wheel the recipe names",
         )
     requires = rewrite_requires(meta.get_all("Requires-Dist") or [], recipe.requirement_edits)
@@ -157,7 +158,8 @@ def rewrite_requires(original: Sequence[str], edits: Sequence[RequirementEdit]) 
         hits = [i for i, r in enumerate(current) if canonicalize_name(r.name) == edit.name]
         if not hits:
             raise PatchError(
-                f"the recipe's {edit.action} edit names {edit.name}, which the wheel does not require.",
+                f"the recipe's {edit.action} edit names {edit.name}, "
+                "which the wheel does not require.",
                 "update the recipe to the wheel's Requires-Dist",
             )
         first = hits[0]
@@ -288,7 +290,8 @@ def apply_unified_diff(
             at = hunk.old_start - 1 + shift
             if at < 0 or list(lines[at : at + len(hunk.old_lines)]) != list(hunk.old_lines):
                 raise PatchError(
-                    f"{label}: hunk at line {hunk.old_start} of {path} does not match the original.",
+                    f"{label}: hunk at line {hunk.old_start} of {path} "
+                    "does not match the original.",
                     "the recipe's diff was made against another version of the file",
                 )
             lines[at : at + len(hunk.old_lines)] = hunk.new_lines

@@ -167,11 +167,12 @@ def build_tree(wheel: Path, dest: Path, python: str) -> Manifest:
             capture_output=True,
             check=False,
         )
+    # Bytecode as it is now on disk: compileall may also have rewritten a .pyc the wheel
+    # shipped (numpy does), as pip's own compile step would.
+    files = [f for f in files if not f.path.endswith(".pyc")]
     for scheme in ("purelib", "platlib"):
-        for pyc in sorted((dest / scheme).rglob("__pycache__/*.pyc")):
+        for pyc in sorted((dest / scheme).rglob("*.pyc")):
             rel = pyc.relative_to(dest / scheme).as_posix()
-            if any(f.scheme == scheme and f.path == rel for f in files):
-                continue  # shipped in the wheel itself
             data = pyc.read_bytes()
             files.append(StoredFile(scheme, rel, _record_hash(data), len(data), False))
     manifest = Manifest(name, version, dist_info, root_scheme, tuple(files), tuple(scripts))

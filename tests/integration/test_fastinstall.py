@@ -224,3 +224,31 @@ def test_a_damaged_unpacked_tree_is_rebuilt_not_installed(tmp_path: Path) -> Non
     assert b"tampered" not in installed.read_bytes()
     assert b"tampered" not in stored.read_bytes() if stored.exists() else True
     assert _pip(tmp_path, second, "check").returncode == 0
+
+
+def test_a_wheel_that_ships_bytecode_installs_from_the_store(tmp_path: Path) -> None:
+    """numpy ships a .pyc that compiling rewrites: the tree records what is on disk."""
+    from pip_tfmac.cache import Wheelhouse
+
+    tag = sys.implementation.cache_tag
+    name, data = build_wheel(
+        "shipsbytecode",
+        "1.0",
+        {"sb/mod.py": b"X = 1\n", f"sb/__pycache__/mod.{tag}.pyc": b"stale bytecode"},
+        requires_dist=[],
+        summary="",
+        provenance=PROV,
+    )
+    wheel = tmp_path / name
+    wheel.write_bytes(data)
+    house = Wheelhouse(tmp_path / "wh", warn=lambda m: pytest.fail(m))
+    for venv_name in ("venv1", "venv2"):
+        python = _venv(tmp_path / venv_name)
+        install_wheels([wheel], str(python), wheelhouse=house)
+        out = subprocess.run(
+            [str(python), "-c", "import sb.mod; print(sb.mod.X)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert out == "1\n"

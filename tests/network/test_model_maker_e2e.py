@@ -6,14 +6,17 @@ For each recipe (tflite-model-maker, mediapipe-model-maker):
   with `pip wheel --no-deps`. Together they form a local wheelhouse (find-links).
 - The wheelhouse plus the recipe's macOS arm64 TensorFlow line resolves for macOS arm64 with
   plain pip (`--platform` tags of macOS 11-14, each Python the recipe claims).
-- In a fresh Python 3.11 venv on this machine, the package is installed through the recipe's
-  Linux line (the same TensorFlow as on the Mac, the same patched wheel); every module the
-  recipe lists imports, what it disables says why only when used, and a script trains,
-  evaluates and exports a text classifier with metadata, then reads the metadata back.
+- In a fresh Python 3.11 venv on this machine, `pip-tfmac install NAME` installs the package
+  through the recipe's Linux line (the same TensorFlow as on the Mac, the same patched wheel);
+  every module the recipe lists imports, what it disables says why only when used, and a
+  script trains, evaluates and exports a text classifier with metadata, then reads the
+  metadata back.
 
 pip runs isolated from this machine's pip configuration (no config file, no PIP_* variables
 except the certificate bundle) with a cache of its own under the test's temporary folder, so
 each install is a cold-cache one unless PIP_TFMAC_E2E_PIP_CACHE names a cache to reuse.
+The install goes through `pip-tfmac install` (PIP_TFMAC_E2E_VIA=pip: plain pip, see
+install_recipe).
 """
 
 from __future__ import annotations
@@ -179,19 +182,22 @@ def test_recipe_resolves_for_macos_arm64(
 
 
 def install_recipe(python: Path, house: Wheelhouse) -> helpers.Result:
-    """Install the recipe's package into the venv of `python`.
+    """Install the recipe's package into the venv of `python`: the one switch of this test.
 
-    Until `pip-tfmac install` plans recipes itself, this is what its plan amounts to on Linux:
-    the patched wheel pinned, the recipe's Linux TensorFlow line, the wheelhouse as find-links.
-    Switch to `[*helpers.tool_command(), "install", "--python", python, house.recipe.name]`
-    (with the wheelhouse as its cache) when that lands; the tests below stay the same.
+    By default through the product, `pip-tfmac --python PY install NAME`, with a cache of its
+    own (cold: it fetches and patches the original, pre-builds the sdists, then runs pip).
+    PIP_TFMAC_E2E_VIA=pip does by hand what that plan amounts to on Linux: plain pip with the
+    patched wheel pinned, the recipe's Linux TensorFlow line and this test's wheelhouse.
     """
-    line = house.recipe.target("linux-x86_64", PYTHON)
-    assert line is not None
-    argv = [str(python), "-m", "pip", "install", "--find-links", str(house.path)]
-    return helpers.run(
-        [*argv, house.recipe.requirement, *line.requirements], house.env, timeout=3600
-    )
+    recipe = house.recipe
+    if os.environ.get("PIP_TFMAC_E2E_VIA", "pip-tfmac") == "pip":
+        line = recipe.target("linux-x86_64", PYTHON)
+        assert line is not None
+        argv = [str(python), "-m", "pip", "install", "--find-links", str(house.path)]
+        return helpers.run([*argv, recipe.requirement, *line.requirements], house.env, timeout=3600)
+    env = dict(house.env, PIP_TFMAC_CACHE_DIR=str(house.path.parent / "pip-tfmac-cache"))
+    argv = [*helpers.tool_command(), "--python", str(python), "install", recipe.name]
+    return helpers.run(argv, env, timeout=3600)
 
 
 @dataclass(frozen=True)
@@ -270,7 +276,10 @@ def test_every_listed_module_imports(installed: Installed) -> None:
 @pytest.mark.slow
 def test_disabled_parts_say_why_only_when_used(installed: Installed) -> None:
     for disabled in installed.recipe.disabled:
-        code = f"import {disabled.module} as m\nprint('IMPORT-OK')\ngetattr(m, {disabled.attribute!r})\n"
+        code = (
+            f"import {disabled.module} as m\nprint('IMPORT-OK')\n"
+            f"getattr(m, {disabled.attribute!r})\n"
+        )
         result = _py(installed, code)
         assert "IMPORT-OK" in result.stdout, result.describe()[-4000:]
         assert result.returncode != 0

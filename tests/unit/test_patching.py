@@ -66,7 +66,10 @@ def upstream_wheel(name: str = "demo", version: str = "1.0", module: str = MODUL
             "Requires-Dist: scann ==1.2.6\n"
             "Requires-Dist: support >=0.4\n\nLong description.\n"
         ).encode(),
-        f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: bdist_wheel\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist}/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: bdist_wheel\nRoot-Is-Purelib: true\n"
+            b"Tag: py3-none-any\n"
+        ),
         f"{dist}/top_level.txt": b"demo\n",
     }
     out = io.StringIO()

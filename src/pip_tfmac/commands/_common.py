@@ -16,3 +16,8 @@ def open_wheelhouse(args: InstallArgs) -> Callable[[], Any]:
         return Wheelhouse.from_options(args.own.cache_dir, args.own.no_cache)
 
     return opener
+
+
+def asks_for_help(words: list[str]) -> bool:
+    """`install --help` / `download -h`: pip's own help text, exactly as pip prints it."""
+    return any(w in ("-h", "--help") for w in words)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from pip_tfmac import pip as pip_runner
-from pip_tfmac.commands._common import open_wheelhouse
+from pip_tfmac.commands._common import asks_for_help, open_wheelhouse
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.knowledge import load
 from pip_tfmac.passthrough import exec_pip
@@ -46,6 +46,8 @@ def take_dest(tokens: list[str]) -> tuple[Optional[str], list[str]]:
 
 def run(args: list[str], index: Optional[int]) -> int:
     assert index is not None
+    if asks_for_help(args[index + 1 :]):
+        return exec_pip(args)
     _own, rest, _short = split_own(list(args[index + 1 :]))
     dest, without_dest = take_dest(list(args[index + 1 :]))
     as_install = [*args[:index], "install", *without_dest]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from pip_tfmac.commands._common import open_wheelhouse
+from pip_tfmac.commands._common import asks_for_help, open_wheelhouse
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.knowledge import load
 from pip_tfmac.passthrough import exec_pip
@@ -21,6 +21,8 @@ from pip_tfmac.resolve import Resolved, needs_planning, resolve
 
 
 def run_install(args: list[str], index: int) -> int:
+    if asks_for_help(args[index + 1 :]):
+        return exec_pip(args)
     _own, rest, _shorthand = split_own(list(args[index + 1 :]))
     try:
         parsed = parse_install(args, index, "install")
