@@ -252,3 +252,20 @@ def test_a_wheel_that_ships_bytecode_installs_from_the_store(tmp_path: Path) -> 
             check=True,
         ).stdout
         assert out == "1\n"
+
+
+def test_trees_ready_after_warming(tmp_path: Path) -> None:
+    from pip_tfmac.cache import Wheelhouse
+    from pip_tfmac.fastinstall import probe_target, trees_ready, warm_trees
+
+    house = Wheelhouse(tmp_path / "wh")
+    names = []
+    for wheel in _wheels(tmp_path / "wheels"):
+        data = wheel.read_bytes()
+        house.ensure_built(wheel.name, lambda data=data: data, PROV)
+        names.append(wheel.name)
+    python = _venv(tmp_path / "venv")
+    target = probe_target(str(python))
+    assert not trees_ready(house, names, target)
+    assert warm_trees(house, names, str(python)) == 2
+    assert trees_ready(house, names, target)

@@ -227,6 +227,7 @@ def installed(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) 
     size = _tree_size(venv)
     figures = {
         "recipe": wheelhouse.recipe.id,
+        "via": os.environ.get("PIP_TFMAC_E2E_VIA", "pip-tfmac"),
         "install_s": round(seconds, 1),
         "venv_mb": size >> 20,
     }
