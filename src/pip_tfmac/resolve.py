@@ -134,8 +134,11 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
         if open_wheelhouse is not None and (plan.intercepted or args.own.offline):
             wheelhouse = resolved.wheelhouse = open_wheelhouse()
             resolved.built = build_local_wheels(plan, wheelhouse, python, args)
-            # Every wheel is re-hashed before pip may see it: a damaged one is removed, not used.
-            resolved.find_links = (str(wheelhouse.prepare()),)
+            # The wheels built for this plan are re-hashed before pip sees them (all of them when
+            # offline); a damaged one is removed, never used. Fetched wheels pip picks are checked
+            # after the dry run (_recheck_used_wheels) rather than re-hashing gigabytes each run.
+            names = None if args.own.offline else [os.path.basename(b) for b in resolved.built]
+            resolved.find_links = (str(wheelhouse.prepare(names)),)
         result = _dry_run(resolved)
         if not plan.intercepted:
             if not result.ok:
@@ -159,11 +162,35 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
             result = _dry_run(resolved)
             if not result.ok:
                 raise _resolution_error(result, paired, offline=args.own.offline)
+        if _recheck_used_wheels(resolved, result):
+            result = _dry_run(resolved)  # a damaged wheel was removed: let pip choose again
+            if not result.ok:
+                raise _resolution_error(result, resolved.plan, offline=args.own.offline)
         resolved.result = result
         return resolved
     except BaseException:
         resolved.cleanup()
         raise
+
+
+def _recheck_used_wheels(resolved: Resolved, result: PipResult) -> bool:
+    """Re-hash the wheelhouse wheels pip chose; True when one was damaged (and removed)."""
+    wheelhouse = resolved.wheelhouse
+    if wheelhouse is None or resolved.args.own.offline:
+        return False
+    from urllib.parse import unquote, urlparse
+
+    folder = os.path.realpath(str(wheelhouse.find_links_dir))
+    used = []
+    for item in result.resolved():
+        if item.url.startswith("file:"):
+            path = os.path.realpath(unquote(urlparse(item.url).path))
+            if os.path.dirname(path) == folder:
+                used.append(os.path.basename(path))
+    if not used:
+        return False
+    wheelhouse.prepare(used)
+    return any(not wheelhouse.path_of(name).exists() for name in used)
 
 
 def _changes_resolution(before: Plan, after: Plan, versions: dict[str, str]) -> bool:

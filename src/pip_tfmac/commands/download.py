@@ -77,6 +77,11 @@ def run(args: list[str], index: Optional[int]) -> int:
         names = sorted({p.name for p in paths} | {Path(b).name for b in resolved.built})
         if dest:
             resolved.wheelhouse.export(names, Path(dest))
+        if not resolved.plan.target.cross and not dest:
+            # Ready for `install --offline` here: unpacked, compiled trees make it the fast path.
+            from pip_tfmac.fastinstall import warm_trees
+
+            warm_trees(resolved.wheelhouse, names, resolved.python)
         where = dest or str(resolved.wheelhouse.find_links_dir)
         print(f"Saved {len(names)} wheels for {resolved.plan.target.describe} in {where}")
         for name in names:

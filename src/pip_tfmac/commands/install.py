@@ -8,6 +8,7 @@ pip, then verify TensorFlow in the target interpreter.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, Optional
 
 from pip_tfmac.commands._common import asks_for_help, open_wheelhouse
@@ -46,9 +47,11 @@ def _install(resolved: Resolved, parsed: InstallArgs) -> int:
         print_plan(resolved, as_json=False)
     elif not as_json:
         warnings_to_stderr(resolved)
-    argv = pip_runner.base_argv(resolved.python, parsed.general) + ["install", *resolved.pip_install_args()]
-    # With --json, stdout carries exactly one JSON object: pip's own output goes to stderr.
-    code = pip_runner.run(argv, capture=False, stdout_to_stderr=as_json).returncode
+    code = _fast_reinstall(resolved, parsed)
+    if code is None:
+        argv = pip_runner.base_argv(resolved.python, parsed.general) + ["install", *resolved.pip_install_args()]
+        # With --json, stdout carries exactly one JSON object: pip's own output goes to stderr.
+        code = pip_runner.run(argv, capture=False, stdout_to_stderr=as_json).returncode
     report: dict[str, Any] = {"version": 1, "plan": resolved.to_json(), "pip_exit_code": code, "verify": None}
     if code == 0 and not parsed.dry_run and _should_verify(resolved, parsed):
         from pip_tfmac import verify
@@ -62,6 +65,30 @@ def _install(resolved: Resolved, parsed: InstallArgs) -> int:
     if as_json:
         print(json.dumps(report, indent=2))
     return code
+
+
+def _fast_reinstall(resolved: Resolved, parsed: InstallArgs) -> Optional[int]:
+    """`--offline` with every wheel of the plan unpacked in the wheelhouse: install the exact
+    resolved set with the cached fast path (bench/reinstall.py: ~0.4x pip's time). None: use pip.
+    """
+    if (not parsed.own.offline or parsed.dry_run or parsed.target_dir or resolved.result is None
+            or resolved.wheelhouse is None or resolved.plan.target.cross
+            or any(a in parsed.passthrough for a in ("--user", "--prefix", "--root", "--no-deps"))):
+        return None
+    from pip_tfmac import fastinstall
+
+    names = [item.filename for item in resolved.result.resolved()]
+    try:
+        target = fastinstall.probe_target(resolved.python)
+        if not names or not fastinstall.trees_ready(resolved.wheelhouse, names, target):
+            return None
+        requested = [item.name for item in resolved.result.resolved() if item.requested]
+        fastinstall.install_from_wheelhouse(resolved.wheelhouse, names, resolved.python, requested=requested)
+    except fastinstall.FastInstallUnavailable:
+        return None
+    print(f"Successfully installed {len(names)} packages from the wheelhouse (cached fast path)",
+          file=sys.stderr if parsed.own.json else sys.stdout)
+    return 0
 
 
 def _should_verify(resolved: Resolved, parsed: InstallArgs) -> bool:
