@@ -39,7 +39,7 @@ def resolve_target_python(args: Sequence[str]) -> str:
             found = venv_python(given)
             if found:
                 return found
-        elif os.path.exists(given):
+        elif os.path.isfile(given) and os.access(given, os.X_OK):
             return given
         else:
             found_on_path = shutil.which(given)

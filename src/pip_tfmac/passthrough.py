@@ -50,6 +50,38 @@ def _has_pip(python: str) -> bool:
     return False
 
 
+def run_pip_uninterrupted(args: Sequence[str]) -> int:
+    """Run pip for a command that writes the environment, so that Ctrl-C cannot cut it in half.
+
+    pip does not roll back the packages an interrupted install already wrote. So pip starts
+    with SIGINT ignored (Python then installs no KeyboardInterrupt handler in it), and our own
+    SIGINT handler only notes the request: pip finishes, and we exit 130 with the environment
+    complete. SIGTERM and SIGKILL still stop both at once.
+    """
+    import signal
+
+    if os.name != "posix":
+        return exec_pip(args)
+    argv = pip_argv(args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    interrupted: list[bool] = []
+
+    def note(_signum: int, _frame: object) -> None:
+        if not interrupted:
+            print("pip-tfmac: interrupted; letting pip finish so that nothing is left half-installed...",
+                  file=sys.stderr, flush=True)
+        interrupted.append(True)
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        proc = subprocess.Popen(argv, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # noqa: PLW1509 (no threads here)
+        code = proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 130 if interrupted else code
+
+
 def exec_pip(args: Sequence[str]) -> int:
     if not python_option(args) and same_interpreter(resolve_target_python(args), sys.executable):
         return _pip_here(args)

@@ -38,6 +38,11 @@ OWN_OPTIONS = {
 _REQUIREMENT_DESTS = {"requirements", "constraints", "editables"}
 
 
+class PipCrashingInput(BadInputError):
+    """Input that some supported pip releases crash on with a traceback (recursive -r, a file
+    that is not UTF-8, an invalid marker): pip-tfmac reports it itself instead of handing it on."""
+
+
 @dataclass(frozen=True)
 class OwnOptions:
     explain: bool = False
@@ -152,6 +157,8 @@ def parse_install(args: Sequence[str], index: int, pip_command: str = "install")
         else:
             _read_requirement_file(value, constraint=(kind == "constraint"), values=values,
                                    requests=requests, file_options=file_options)
+    for request in requests:
+        _check_requirement(request)
     platforms = tuple(getattr(values, "platforms", None) or ())
     return InstallArgs(
         command=args[index],
@@ -168,6 +175,26 @@ def parse_install(args: Sequence[str], index: int, pip_command: str = "install")
         report=getattr(values, "json_report_file", None),
         values=values,
     )
+
+
+def _check_requirement(request: Request) -> None:
+    """A string that is neither a PEP 508 requirement nor a path/URL is bad input, said before pip runs."""
+    if request.editable or request.requirement is not None:
+        return
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    name_part, semicolon, _marker = request.text.partition(";")
+    looks_like_path = any(c in name_part for c in "/\\") or "://" in name_part or os.path.exists(name_part.strip())
+    if looks_like_path:
+        return
+    try:
+        Requirement(name_part)
+    except InvalidRequirement as exc:
+        raise BadInputError(f"invalid requirement {request.text!r} ({request.origin}): {exc}",
+                            "write it as NAME, NAME==VERSION or NAME>=VERSION (PEP 508)") from None
+    if semicolon:
+        raise PipCrashingInput(f"invalid environment marker in {request.text!r} ({request.origin}).",
+                               "write the marker as in PEP 508, e.g. NAME; python_version >= '3.10'")
 
 
 def _python_version(values: Any) -> Optional[str]:
@@ -267,9 +294,14 @@ def _long_option(parser: optparse.OptionParser, name: str) -> Optional[optparse.
 
 def _read_requirement_file(path: str, *, constraint: bool, values: Any, requests: list[Request],
                            file_options: list[str]) -> None:
+    import logging
+
     from pip._internal.exceptions import InstallationError
     from pip._internal.req.req_file import RequirementsFileParser, get_line_parser
 
+    # pip's decoder warns through the root logger ("WARNING:root:unable to decode ..."): keep
+    # that stray line out of our one message.
+    logging.getLogger().addHandler(logging.NullHandler())
     session = None
     if "://" in path and not path.startswith("file:"):
         from pip._internal.commands import create_command
@@ -290,12 +322,15 @@ def _read_requirement_file(path: str, *, constraint: bool, values: Any, requests
             else:
                 file_options.extend(_option_line(line.opts, line.filename))
     except RecursionError:
-        raise BadInputError(f"requirements file {path!r} includes itself (recursive -r/-c).",
+        raise PipCrashingInput(f"requirements file {path!r} includes itself (recursive -r/-c).",
                             "remove the line that includes the file again") from None
     except UnicodeDecodeError as exc:
-        raise BadInputError(f"requirements file {path!r} is not valid text: {exc}.",
+        raise PipCrashingInput(f"requirements file {path!r} is not valid text: {exc}.",
                             "save it as UTF-8") from None
     except InstallationError as exc:
+        if "recursively references itself" in str(exc):
+            raise PipCrashingInput(f"requirements file {path!r} includes itself (recursive -r/-c): {exc}",
+                                   "remove the line that includes the file again") from None
         raise BadInputError(f"cannot read requirements file {path!r}: {exc}",
                             "fix the line named above (pip's requirement file format)") from None
     except OSError as exc:

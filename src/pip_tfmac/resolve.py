@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 
 from pip_tfmac import errors, recipes
 from pip_tfmac.builds import build_local_wheels
-from pip_tfmac.interpreter import resolve_target_python
+from pip_tfmac.interpreter import python_option, resolve_target_python
 from pip_tfmac.knowledge import Knowledge, load
 from pip_tfmac.pip import PipResult, base_argv, run_with_report
 from pip_tfmac.pipargs import InstallArgs
@@ -84,7 +84,18 @@ class Resolved:
 
 
 def determine_target(args: InstallArgs, knowledge: Knowledge) -> tuple[Target, str]:
+    if getattr(args.values, "python", None) and python_option(args.general) is None:
+        raise errors.UsageError(
+            f"--python {args.values.python} must be placed before the command word, as pip requires.",
+            f"pip-tfmac --python {args.values.python} {args.command} ...",
+        )
     python = resolve_target_python(args.general)
+    if args.macos_shorthand and args.platforms:
+        raise errors.UsageError(
+            "--platform macos-arm64 cannot be combined with other --platform tags "
+            f"({', '.join(args.platforms)}): a plan is for one machine.",
+            "drop either --platform macos-arm64 or the other --platform options",
+        )
     if args.cross:
         platforms = ["macos-arm64"] if args.macos_shorthand else list(args.platforms)
         if not platforms:

@@ -8,6 +8,7 @@ The Target is a plain value; the planner never probes anything itself.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -250,7 +251,29 @@ def probe(python: str, family: Sequence[str] = ()) -> Target:
             f"the target interpreter {python} failed to start: {proc.stderr.strip()[-300:]}",
             "check --python / $VIRTUAL_ENV points at a working Python 3.9 or later",
         )
-    return target_from_facts(json.loads(proc.stdout), python)
+    facts = json.loads(proc.stdout)
+    facts.update(injected_facts())
+    return target_from_facts(facts, python)
+
+
+# _probe.py's fact names -> the names target_from_facts reads.
+_INJECTABLE = {"sys_platform": "system", "machine": "machine", "rosetta": "translated",
+               "macos_version": "mac_ver"}
+
+
+def injected_facts() -> dict[str, Any]:
+    """The documented test seam of _probe.py, honoured here too: $PIP_TFMAC_PROBE_FACTS names a
+    JSON object whose machine facts replace the measured ones (no Mac exists where tests run)."""
+    path = os.environ.get("PIP_TFMAC_PROBE_FACTS")
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise BadInputError(f"PIP_TFMAC_PROBE_FACTS={path!r} cannot be read: {exc}",
+                            "point it at a JSON object of machine facts, or unset it") from None
+    return {_INJECTABLE[k]: v for k, v in data.items() if k in _INJECTABLE}
 
 
 def target_from_facts(facts: Mapping[str, Any], python: Optional[str] = None) -> Target:

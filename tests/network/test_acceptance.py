@@ -109,6 +109,11 @@ def model_maker(plan: dict) -> None:
     assert any(a["kind"] == "recipe" for a in plan["actions"])
 
 
+def mediapipe_model_maker(plan: dict) -> None:
+    expect_pair("tensorflow", "2.18.1", "1.2.0")(plan)  # GPU-paired, not a CPU-only plan
+    assert versions(plan)["mediapipe-model-maker"] == "0.2.1.3+tfmac.1"
+
+
 # set id -> (extra args, expected exit code, check of the JSON plan or of the error)
 CASES: dict[str, tuple[list[str], int, Callable[[dict], None]]] = {
     "a01": ([], 0, a01),
@@ -126,6 +131,7 @@ CASES: dict[str, tuple[list[str], int, Callable[[dict], None]]] = {
     "a11-strict": (["--strict"], 68, lambda e: None),
     "m01": ([], 0, model_maker),
     "m02": ([], 0, model_maker),
+    "m03": ([], 0, mediapipe_model_maker),
 }
 
 

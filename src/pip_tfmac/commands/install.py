@@ -14,9 +14,9 @@ from typing import Any, Optional
 from pip_tfmac.commands._common import asks_for_help, open_wheelhouse
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.knowledge import load
-from pip_tfmac.passthrough import exec_pip
+from pip_tfmac.passthrough import exec_pip, run_pip_uninterrupted
 from pip_tfmac import pip as pip_runner
-from pip_tfmac.pipargs import InstallArgs, parse_install, split_own
+from pip_tfmac.pipargs import InstallArgs, PipCrashingInput, parse_install, split_own
 from pip_tfmac.report import print_plan, warnings_to_stderr
 from pip_tfmac.resolve import Resolved, needs_planning, resolve
 
@@ -27,13 +27,17 @@ def run_install(args: list[str], index: int) -> int:
     _own, rest, _shorthand = split_own(list(args[index + 1 :]))
     try:
         parsed = parse_install(args, index, "install")
+    except PipCrashingInput:
+        raise  # some pip releases answer this input with a traceback: our message instead
     except (BadInputError, UsageError):
         if rest != list(args[index + 1 :]):
             raise  # pip-tfmac's own options were used: our message
         # Exactly pip's own message and exit code for what pip itself rejects.
         return exec_pip(args)
     if not needs_planning(parsed, load()):
-        return exec_pip([*args[: index + 1], *rest])
+        if parsed.dry_run:
+            return exec_pip([*args[: index + 1], *rest])
+        return run_pip_uninterrupted([*args[: index + 1], *rest])
     resolved = resolve(parsed, open_wheelhouse(parsed))
     try:
         return _install(resolved, parsed)

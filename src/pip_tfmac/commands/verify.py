@@ -46,7 +46,7 @@ def parse(p: argparse.ArgumentParser, args: list[str], index: int | None) -> arg
     rest = args[(index + 1) if index is not None else 0 :]
     ns = p.parse_args(rest)
     if ns.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, not {ns.timeout:g}")
+        raise UsageError(f"--timeout must be positive, not {ns.timeout:g}", "for example --timeout 300")
     return ns
 
 
