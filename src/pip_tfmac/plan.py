@@ -143,6 +143,9 @@ class Plan:
     metal_requested: Optional[Request] = None
     paired: bool = False
     recipes: tuple[str, ...] = ()  # names of the recipes whose wheels must be built
+    # The tensorflow-metal line step 1 already hands to pip: the user's own, or the one the
+    # preference predicts. Step 2 replaces it in place, so a right guess needs no second resolve.
+    metal_line: Optional[str] = None
 
     def without_preference(self, why: str) -> "Plan":
         """The same plan without the metal preference (when it made resolution impossible)."""
@@ -426,7 +429,10 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
             if request.constraint:
                 bucket.append(request.line())
             else:
-                metal_request = request  # decided in step 2, once TF is known
+                metal_request = request  # checked in step 2, once TF is known
+                wheels = knowledge.arm64_versions(METAL, py) or ()
+                if any(req.specifier.contains(v) for v in wheels):
+                    bucket.append(request.line())  # else pip would stop on it before step 2 helps
             continue
         companion = knowledge.companion(name)
         tracked = knowledge.arm64_versions(name, py) if companion is not None else None
@@ -461,6 +467,14 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
         if cpu_only and metal_request is None:
             wants_gpu = False  # said once, here: step 2 must not say it again
 
+    metal_line = metal_request.line() if metal_request is not None else None
+    if metal_line is not None and metal_line not in draft.requirements:
+        metal_line = None
+    if wants_gpu and metal_request is None and candidates:
+        metal_line = _predict_metal(candidates, preference, target, knowledge, options)
+        if metal_line is not None:
+            draft.requirements.append(metal_line)
+
     if macos_specs:
         # Anything that requires plain `tensorflow` must get the alias of this very release,
         # never a second, real tensorflow.
@@ -478,7 +492,23 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
         target, tuple(draft.requirements), tuple(draft.constraints), tuple(draft.actions),
         tuple(draft.warnings), tuple(draft.errors), tuple(aliases), intercepted=True,
         wants_gpu=wants_gpu, preference=preference, metal_requested=metal_request,
+        metal_line=metal_line,
     )
+
+
+def _predict_metal(candidates: Sequence[Version], preference: Optional[str], target: Target,
+                   knowledge: Knowledge, options: PlanOptions) -> Optional[str]:
+    """The tensorflow-metal step 2 will most likely pair: the one of the newest TF the request
+    (and the preference) admits. Only a guess: step 2 checks it against what pip resolved."""
+    cap = SpecifierSet(preference[len("tensorflow"):]) if preference else SpecifierSet()
+    admitted = [v for v in candidates if cap.contains(v)]
+    if not admitted:
+        return None
+    choice = knowledge.metal_choice(admitted[0], target.python_version,
+                                    allow_unverified=options.allow_unverified_metal)
+    if choice is None or (target.macos_version and target.macos_version < choice.pair.min_macos):
+        return None
+    return f"tensorflow-metal=={choice.version}"
 
 
 def _rewrite_tf(request: Request, req: Requirement, name: NormalizedName, knowledge: Knowledge,
@@ -698,6 +728,8 @@ def pair_with_resolution(
                    list(plan.warnings), list(plan.errors))
     found = resolved_tensorflow(resolved, plan.target.installed)
     metal_req = plan.metal_requested.requirement if plan.metal_requested else None
+    if found is None and metal_req is None and plan.metal_line in draft.requirements:
+        draft.requirements.remove(plan.metal_line)  # a predicted plugin, but no TensorFlow
     if found is None:
         if metal_req is not None:
             draft.errors.append(Problem(
@@ -771,7 +803,10 @@ def _pair_metal(plan: Plan, draft: _Draft, tf_version: Version, metal_req: Optio
         if metal_req is not None:
             draft.errors.append(Problem("NoConsistentSetError", message + ".",
                                         "pin a TensorFlow that has a plugin (for example tensorflow==2.18.*), or drop tensorflow-metal"))
-        elif not any(a.kind == "cpu-only" for a in draft.actions):
+            return
+        if plan.metal_line in draft.requirements:
+            draft.requirements.remove(plan.metal_line)  # the predicted plugin does not fit
+        if not any(a.kind == "cpu-only" for a in draft.actions):
             draft.correction(options, Action("cpu-only", "tensorflow", "GPU", "CPU", message, knowledge.metal_source),
                              message + "; TensorFlow will run on the CPU.")
         return
@@ -804,7 +839,10 @@ def _pair_metal(plan: Plan, draft: _Draft, tf_version: Version, metal_req: Optio
         draft.correction(options, action, f"corrected {metal_req} to {line}: {why}")
         if options.strict:
             return
-    draft.requirements.append(line)
+    if plan.metal_line in draft.requirements:
+        draft.requirements[draft.requirements.index(plan.metal_line)] = line
+    else:
+        draft.requirements.append(line)
 
 
 def _pair_companions(draft: _Draft, resolved: Mapping[str, str], tf_version: Version, py: str,

@@ -298,7 +298,7 @@ def test_metal_mismatch_is_an_error_under_strict() -> None:
                  report(tensorflow="2.15.1"), strict=True)
     assert error_kinds(plan) == ["StrictError"]
     assert plan.errors[0].message.startswith("corrected tensorflow-metal==1.2.0 to tensorflow-metal==1.1.0")
-    assert plan.requirements == ("tensorflow==2.15.1",)  # nothing added behind the user's back
+    assert plan.requirements == ("tensorflow==2.15.1", "tensorflow-metal==1.2.0")  # nothing changed behind the user's back
     assert "correct" not in kinds(plan)
 
 
@@ -337,10 +337,37 @@ def test_unpinned_metal_request_is_pinned_to_the_pair() -> None:
     assert plan.warnings == ()
 
 
-def test_metal_request_is_held_back_until_tf_is_resolved() -> None:
+def test_metal_request_is_kept_as_written_until_tf_is_resolved() -> None:
     plan = step1(["tensorflow==2.15.*", "tensorflow-metal"], mac("3.11"))
-    assert plan.requirements == ("tensorflow==2.15.*",)
+    assert plan.requirements == ("tensorflow==2.15.*", "tensorflow-metal")
     assert plan.metal_requested == Request("tensorflow-metal")
+    assert plan.metal_line == "tensorflow-metal"
+
+
+def test_step1_predicts_the_metal_of_the_preferred_tf() -> None:
+    plan = step1(["tensorflow"], mac("3.11"))
+    assert plan.requirements == ("tensorflow", "tensorflow-metal==1.2.0")  # TF 2.18 is preferred
+    assert plan.metal_line == "tensorflow-metal==1.2.0"
+
+
+def test_right_metal_prediction_leaves_step2_requirements_unchanged() -> None:
+    first = step1(["tensorflow"], mac("3.11"))
+    second = pair_with_resolution(first, report(tensorflow="2.18.1", tensorflow_metal="1.2.0"), KNOWLEDGE)
+    assert second.requirements == first.requirements  # so no second pip resolve is needed
+    assert action(second, "add", "tensorflow-metal").to == "tensorflow-metal==1.2.0"
+
+
+def test_wrong_metal_prediction_is_replaced_in_place() -> None:
+    first = step1(["tensorflow"], mac("3.11"))
+    second = pair_with_resolution(first, report(tensorflow="2.15.1", tensorflow_metal="1.2.0"), KNOWLEDGE)
+    assert second.requirements == ("tensorflow", "tensorflow-metal==1.1.0")
+
+
+def test_predicted_metal_is_dropped_when_no_tensorflow_is_resolved() -> None:
+    first = step1(["tensorflow-text"], mac("3.11"))
+    assert first.metal_line in first.requirements
+    second = pair_with_resolution(first, report(tensorflow_text="2.18.1"), KNOWLEDGE)
+    assert second.requirements == ("tensorflow-text",)
 
 
 # -- names: tensorflow-cpu/-gpu/-macos -------------------------------------------------------
@@ -363,7 +390,8 @@ def test_tf_names_rewritten_to_the_arm64_distribution(line: str, python: str, ex
                                                       wants_gpu: bool) -> None:
     plan = step1([line], mac(python))
     assert plan.errors == ()
-    assert plan.requirements == (expected,)
+    assert plan.requirements == (expected,) + ((plan.metal_line,) if plan.metal_line else ())
+    assert (plan.metal_line is not None) is wants_gpu  # the predicted plugin, checked in step 2
     rewrite = action(plan, "rewrite")
     assert (rewrite.from_, rewrite.to) == (line, expected)
     assert plan.wants_gpu is wants_gpu
@@ -385,19 +413,19 @@ def test_tensorflow_gpu_gets_metal() -> None:
 def test_extras_and_markers_preserved_in_rewrite() -> None:
     line = 'tensorflow[foo]==2.11.* ; sys_platform == "darwin"'
     plan = step1([line], mac("3.10"))
-    assert plan.requirements == ('tensorflow-macos[foo]==2.11.*; sys_platform == "darwin"',)
+    assert plan.requirements == ('tensorflow-macos[foo]==2.11.*; sys_platform == "darwin"', "tensorflow-metal==0.7.1")
 
 
 def test_cuda_extra_dropped_but_other_extras_and_marker_kept() -> None:
     plan = step1(['tensorflow[and-cuda,foo]==2.15.* ; python_version >= "3.9"'], mac("3.11"))
-    assert plan.requirements == ('tensorflow[foo]==2.15.*; python_version >= "3.9"',)
+    assert plan.requirements == ('tensorflow[foo]==2.15.*; python_version >= "3.9"', "tensorflow-metal==1.1.0")
     assert kinds(plan) == ["drop-extra"]
 
 
 def test_line_options_kept_in_rewrite() -> None:
     req = Request("tensorflow==2.11.0", origin="requirements.txt", line_options=("--config-settings=x=y",))
     plan = plan_request([req], mac("3.10"), KNOWLEDGE)
-    assert plan.requirements == ("tensorflow-macos==2.11.0 --config-settings=x=y",)
+    assert plan.requirements == ("tensorflow-macos==2.11.0 --config-settings=x=y", "tensorflow-metal==0.7.1")
 
 
 def test_requirement_with_false_marker_left_untouched() -> None:
@@ -435,7 +463,7 @@ def test_constraint_excluding_every_release_is_named_in_the_error() -> None:
 def test_constraint_extra_dropped() -> None:
     plan = step1(["tensorflow"], mac("3.11"), constraints=["tensorflow[and-cuda]==2.15.*"])
     assert plan.constraints[0] == "tensorflow==2.15.*"
-    assert plan.requirements == ("tensorflow",)
+    assert plan.requirements == ("tensorflow", "tensorflow-metal==1.1.0")
 
 
 def test_constraint_on_tf_binds_dependents_of_plain_tensorflow() -> None:
@@ -922,3 +950,11 @@ def test_without_preference_drops_the_cap_and_says_why() -> None:
     assert relaxed.warnings == ("conflicts with the rest of the request",)
     assert relaxed.preference is None
     assert relaxed.without_preference("again") is relaxed
+
+
+def test_metal_pin_without_a_wheel_for_the_python_is_held_back_for_step2() -> None:
+    plan = step1(["tensorflow==2.18.*", "tensorflow-metal==1.0.0"], mac("3.12"))
+    assert plan.requirements == ("tensorflow==2.18.*",)  # pip would stop on 1.0.0 (no cp312 wheel)
+    paired = pair_with_resolution(plan, report(tensorflow="2.18.1"), KNOWLEDGE)
+    assert paired.requirements == ("tensorflow==2.18.*", "tensorflow-metal==1.2.0")
+    assert action(paired, "correct", "tensorflow-metal").from_ == "tensorflow-metal==1.0.0"
