@@ -15,7 +15,13 @@ from pip_tfmac.errors import BadInputError
 
 
 def python_option(args: Sequence[str]) -> Optional[str]:
-    """The value of pip's general `--python` option, if given (before the command word)."""
+    """The value of pip's general `--python` option, if given (before the command word: pip
+    reads it only there, and what a later `--python` means is up to the target's pip)."""
+    from pip_tfmac.cli import split_command
+
+    index, _ = split_command(args)
+    if index is not None:
+        args = args[:index]
     for i, arg in enumerate(args):
         if arg == "--python" and i + 1 < len(args):
             return args[i + 1]

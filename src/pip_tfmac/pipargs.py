@@ -314,7 +314,7 @@ def _read_requirement_file(path: str, *, constraint: bool, values: Any, requests
         parser = RequirementsFileParser(session, get_line_parser(None))  # type: ignore[arg-type]
         for line in parser.parse(path, constraint):
             origin = f"{line.filename}:{line.lineno}"
-            if line.requirement is not None:
+            if getattr(line, "requirement", None) is not None:  # pip < 24.1 omits it on option lines
                 hashes = _hash_options(getattr(line.opts, "hashes", None))
                 text = line.requirement or ""
                 requests.append(Request(text, origin=origin, constraint=line.constraint,
@@ -322,7 +322,7 @@ def _read_requirement_file(path: str, *, constraint: bool, values: Any, requests
             else:
                 file_options.extend(_option_line(line.opts, line.filename))
     except RecursionError:
-        raise PipCrashingInput(f"requirements file {path!r} includes itself (recursive -r/-c).",
+        raise PipCrashingInput(f"requirements file {path!r} recursively references itself (recursive -r/-c).",
                             "remove the line that includes the file again") from None
     except UnicodeDecodeError as exc:
         raise PipCrashingInput(f"requirements file {path!r} is not valid text: {exc}.",

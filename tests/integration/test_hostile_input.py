@@ -433,6 +433,10 @@ def _params() -> list[object]:
     for case in map(_effective, CASES):
         # `bug` records the product bug a case found (all fixed since); kept as the case's history.
         marks: list[pytest.MarkDecorator] = []
+        if case.id == "python-after-command" and VENV_PIP < (23, 1):
+            # pip before 23.1 accepts a late --python and ignores it; pip-tfmac hands the command
+            # to that pip unchanged, so there is no error to assert (the matrix compares outputs).
+            marks.append(pytest.mark.skip(reason="this Python's bundled pip accepts a late --python"))
         out.append(pytest.param(case, id=case.id, marks=marks))
     return out
 
