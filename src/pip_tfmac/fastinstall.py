@@ -473,36 +473,19 @@ def _install_from_store(
             wheelhouse.lock,
         )
 
-    try:
-        return _install_trees(
-            parsed,
-            target,
-            wheelhouse,
-            wanted,
-            compile_bytecode,
-            direct_url,
-            link_mode,
-            started,
-            jobs,
-            write_jobs,
-            tree,
-        )
-    except unpacked.DamagedTree as exc:
-        wheelhouse.warn(f"wheelhouse: unpacked tree {exc}; rebuilding it from the wheel")
-        unpacked.remove_tree(exc.tree, wheelhouse.lock)
-        return _install_trees(
-            parsed,
-            target,
-            wheelhouse,
-            wanted,
-            compile_bytecode,
-            direct_url,
-            link_mode,
-            started,
-            jobs,
-            write_jobs,
-            tree,
-        )
+    # A damaged unpacked tree is removed and rebuilt from its wheel once; a second failure is real.
+    for attempt in (1, 2):
+        try:
+            return _install_trees(
+                parsed, target, wheelhouse, wanted, compile_bytecode, direct_url, link_mode,
+                started, jobs, write_jobs, tree,
+            )
+        except unpacked.DamagedTree as exc:
+            if attempt == 2:
+                raise
+            wheelhouse.warn(f"wheelhouse: unpacked tree {exc}; rebuilding it from the wheel")
+            unpacked.remove_tree(exc.tree, wheelhouse.lock)
+    raise AssertionError("unreachable")
 
 
 def _install_trees(
