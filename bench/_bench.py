@@ -8,6 +8,7 @@ medians against the baseline command.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shutil
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,3 +166,27 @@ def machine(venv: Path) -> str:
         f"{platform.machine()}, nproc={os.cpu_count()}; Python {platform.python_version()}; "
         f"pip {pip_version} in the venv"
     )
+
+
+def per_install_kind(
+    doc: str,
+    title: str,
+    rounds: int,
+    commands_for: Callable[[Path], tuple[dict[str, list[str]], list[Comparison]]],
+) -> int:
+    """The shared main of startup.py and passthrough.py: options, venvs, one table per install
+    kind (from a wheel, and editable with --editable)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--editable", action="store_true", help="also measure an editable install")
+    ap.add_argument("--keep", help="create (or reuse) the venvs in this folder and keep them")
+    opts = ap.parse_args()
+    with bench_venvs(opts.keep, opts.editable) as venvs:
+        print(f"{title}, {opts.rounds} rounds; {machine(venvs['wheel'])}\n")
+        for kind, venv in venvs.items():
+            commands, comparisons = commands_for(venv)
+            results = measure(commands, bench_env(venv), opts.rounds)
+            print(f"### pip-tfmac installed {'editable' if kind == 'editable' else 'from a wheel'}\n")
+            print(table(results, comparisons))
+            print()
+    return 0

@@ -9,39 +9,25 @@ measures an editable install. Prints a Markdown table per install kind.
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
-from _bench import Comparison, bench_env, bench_venvs, machine, measure, table
+from _bench import Comparison, per_install_kind
 
 COMMANDS = (["list"], ["freeze"], ["show", "pip"])
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--editable", action="store_true", help="also measure an editable install")
-    ap.add_argument("--keep", help="create (or reuse) the venvs in this folder and keep them")
-    opts = ap.parse_args()
-    with bench_venvs(opts.keep, opts.editable) as venvs:
-        print(f"Pass-through, {opts.rounds} rounds; {machine(venvs['wheel'])}\n")
-        for kind, venv in venvs.items():
-            tool, pip = str(venv / "bin" / "pip-tfmac"), str(venv / "bin" / "pip")
-            commands: dict[str, list[str]] = {}
-            comparisons = []
-            for args in COMMANDS:
-                words = " ".join(args)
-                commands[f"pip {words}"] = [pip, *args]
-                commands[f"pip-tfmac {words}"] = [tool, *args]
-                comparisons.append(Comparison(f"pip {words}", None))
-                comparisons.append(Comparison(f"pip-tfmac {words}", f"pip {words}", "<= 1.05x"))
-            results = measure(commands, bench_env(venv), opts.rounds)
-            print(
-                f"### pip-tfmac installed {'editable' if kind == 'editable' else 'from a wheel'}\n"
-            )
-            print(table(results, comparisons))
-            print()
-    return 0
+def commands_for(venv: Path) -> tuple[dict[str, list[str]], list[Comparison]]:
+    tool, pip = str(venv / "bin" / "pip-tfmac"), str(venv / "bin" / "pip")
+    commands: dict[str, list[str]] = {}
+    comparisons = []
+    for args in COMMANDS:
+        words = " ".join(args)
+        commands[f"pip {words}"] = [pip, *args]
+        commands[f"pip-tfmac {words}"] = [tool, *args]
+        comparisons.append(Comparison(f"pip {words}", None))
+        comparisons.append(Comparison(f"pip-tfmac {words}", f"pip {words}", "<= 1.05x"))
+    return commands, comparisons
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(per_install_kind(__doc__ or "", "Pass-through", 20, commands_for))

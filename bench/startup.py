@@ -9,45 +9,27 @@ reuses/keeps the venvs in DIR. Prints a Markdown table per install kind.
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
-from _bench import Comparison, bench_env, bench_venvs, machine, measure, table
+from _bench import Comparison, per_install_kind
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=30)
-    ap.add_argument("--editable", action="store_true", help="also measure an editable install")
-    ap.add_argument("--keep", help="create (or reuse) the venvs in this folder and keep them")
-    opts = ap.parse_args()
-    with bench_venvs(opts.keep, opts.editable) as venvs:
-        print(f"Startup, {opts.rounds} rounds; {machine(venvs['wheel'])}\n")
-        for kind, venv in venvs.items():
-            tool, pip = str(venv / "bin" / "pip-tfmac"), str(venv / "bin" / "pip")
-            commands = {
-                "python -c pass": [str(venv / "bin" / "python"), "-c", "pass"],
-                "pip --version": [pip, "--version"],
-                "pip-tfmac --version": [tool, "--version"],
-                "pip-tfmac --help": [tool, "--help"],
-            }
-            results = measure(commands, bench_env(venv), opts.rounds)
-            print(
-                f"### pip-tfmac installed {'editable' if kind == 'editable' else 'from a wheel'}\n"
-            )
-            print(
-                table(
-                    results,
-                    [
-                        Comparison("python -c pass", None, "(interpreter floor)"),
-                        Comparison("pip --version", None),
-                        Comparison("pip-tfmac --version", "pip --version", "<= 0.15 s"),
-                        Comparison("pip-tfmac --help", "pip --version", "<= 0.15 s"),
-                    ],
-                )
-            )
-            print()
-    return 0
+def commands_for(venv: Path) -> tuple[dict[str, list[str]], list[Comparison]]:
+    tool, pip = str(venv / "bin" / "pip-tfmac"), str(venv / "bin" / "pip")
+    commands = {
+        "python -c pass": [str(venv / "bin" / "python"), "-c", "pass"],
+        "pip --version": [pip, "--version"],
+        "pip-tfmac --version": [tool, "--version"],
+        "pip-tfmac --help": [tool, "--help"],
+    }
+    comparisons = [
+        Comparison("python -c pass", None, "(interpreter floor)"),
+        Comparison("pip --version", None),
+        Comparison("pip-tfmac --version", "pip --version", "<= 0.15 s"),
+        Comparison("pip-tfmac --help", "pip --version", "<= 0.15 s"),
+    ]
+    return commands, comparisons
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(per_install_kind(__doc__ or "", "Startup", 30, commands_for))

@@ -320,7 +320,9 @@ def _read_requirement_file(path: str, *, constraint: bool, values: Any, requests
                 requests.append(Request(text, origin=origin, constraint=line.constraint,
                                         editable=line.is_editable, line_options=hashes))
             else:
-                file_options.extend(_option_line(line.opts, line.filename))
+                flags = " ".join(_option_line(line.opts, line.filename))
+                if flags:  # one line, as written: pip applies the flags of a line in order
+                    file_options.append(flags)
     except RecursionError:
         raise PipCrashingInput(f"requirements file {path!r} recursively references itself (recursive -r/-c).",
                             "remove the line that includes the file again") from None
@@ -351,11 +353,18 @@ def _option_line(opts: Any, filename: str) -> Iterable[str]:
     """Re-emit a requirement file's option line (--index-url, --find-links, ...) for pip."""
     from pip._internal.req.req_file import SUPPORTED_OPTIONS
 
+    seen: set[str] = set()
     for factory in SUPPORTED_OPTIONS:
         option = factory()
         if option.dest is None or option.dest in _REQUIREMENT_DESTS:
             continue  # nested files are followed by the parser itself
         value = getattr(opts, option.dest, None)
+        if option.dest in ("format_control", "release_control"):
+            # Two flags share each of these objects: rebuild the flags from it, once.
+            if option.dest not in seen and value is not None:
+                seen.add(option.dest)
+                yield from _control_flags(option.dest, value)
+            continue
         if value in (None, False, [], option.default) and option.dest != "only_binary":
             continue
         flag = option.get_opt_string()
@@ -364,8 +373,6 @@ def _option_line(opts: Any, filename: str) -> Iterable[str]:
             for link in value or ():
                 relative = os.path.join(base, link)
                 yield f"{flag} {relative if os.path.exists(relative) else link}"
-        elif option.dest in ("only_binary", "no_binary"):
-            continue  # FormatControl: pip applies these itself when it reads our copy of the line
         elif isinstance(value, list):
             for item in value:
                 yield f"{flag} {item}"
@@ -373,3 +380,18 @@ def _option_line(opts: Any, filename: str) -> Iterable[str]:
             yield flag
         else:
             yield f"{flag} {value}"
+
+
+def _control_flags(dest: str, value: Any) -> Iterable[str]:
+    """`--no-binary`/`--only-binary` from a FormatControl, `--all-releases`/`--only-final` from
+    a ReleaseControl (pip >= 26), in an order that rebuilds the same object when pip reads them."""
+    if dest == "format_control":
+        pairs = [("--no-binary", set(value.no_binary)), ("--only-binary", set(value.only_binary))]
+        pairs.sort(key=lambda pair: ":all:" not in pair[1])  # ":all:" first: it clears the other set
+        for flag, names in pairs:
+            if names:
+                yield f"{flag} {','.join(sorted(names, key=lambda n: n != ':all:'))}"
+        return
+    ordered = getattr(value, "get_ordered_args", None)
+    for attr, name in ordered() if ordered else ():
+        yield f"--{attr.replace('_', '-')} {name}"

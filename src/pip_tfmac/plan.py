@@ -77,7 +77,7 @@ class PlanOptions:
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # rewrite | drop-extra | prefer | pin | add | correct | alias | rename
+    kind: str  # rewrite | drop-extra | prefer | bound | pin | add | correct | alias | rename
     package: str
     from_: str
     to: str
@@ -481,6 +481,7 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
         for spec in macos_specs:
             line = f"tensorflow{spec}" if str(spec) else "tensorflow<2.13"
             draft.constraints.append(line)
+    _undeclared_bounds(candidates, preference, knowledge, draft)
     aliases = _aliases(candidates if tf_specs or tf_constraint_specs else list(knowledge.tf_versions(py)), knowledge)
     if aliases:
         draft.actions.append(Action(
@@ -496,12 +497,34 @@ def _plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kn
     )
 
 
+def _admitted(candidates: Sequence[Version], preference: Optional[str]) -> list[Version]:
+    """The candidates the metal preference (a `tensorflow<X.Y` cap) leaves in play."""
+    cap = SpecifierSet(preference[len("tensorflow"):]) if preference else SpecifierSet()
+    return [v for v in candidates if cap.contains(v)]
+
+
+def _undeclared_bounds(candidates: Sequence[Version], preference: Optional[str],
+                       knowledge: Knowledge, draft: _Draft) -> None:
+    """Add a bound TF does not declare (numpy<2 before 2.16) already in step 1 when every
+    admissible TF needs it: pip then resolves the right numpy the first time, and step 2 has
+    nothing to change (no second resolve)."""
+    admitted = _admitted(candidates, preference)
+    if not admitted:
+        return
+    for bound in knowledge.undeclared:
+        if bound.constraint in draft.constraints:
+            continue
+        if all(bound.tensorflow.contains(v, prereleases=True) for v in admitted):
+            draft.constraints.append(bound.constraint)
+            draft.actions.append(Action("bound", Requirement(bound.constraint).name, "",
+                                        bound.constraint, bound.reason, bound.source))
+
+
 def _predict_metal(candidates: Sequence[Version], preference: Optional[str], target: Target,
                    knowledge: Knowledge, options: PlanOptions) -> Optional[str]:
     """The tensorflow-metal step 2 will most likely pair: the one of the newest TF the request
     (and the preference) admits. Only a guess: step 2 checks it against what pip resolved."""
-    cap = SpecifierSet(preference[len("tensorflow"):]) if preference else SpecifierSet()
-    admitted = [v for v in candidates if cap.contains(v)]
+    admitted = _admitted(candidates, preference)
     if not admitted:
         return None
     choice = knowledge.metal_choice(admitted[0], target.python_version,
@@ -696,6 +719,26 @@ def _aliases(candidates: Sequence[Version], knowledge: Knowledge) -> list[AliasW
     return out
 
 
+def hash_pinned_changes(requests: Sequence[Request], plan: Plan) -> Optional[Problem]:
+    """Hash-checking mode and a plan that changes requirement lines cannot go together: pip would
+    check tensorflow's hashes against tensorflow-macos, and refuse the unhashed plugin line."""
+    written = {r.line() for r in requests if not r.constraint}
+    changed = [a for a in plan.actions if a.kind in ("rewrite", "drop-extra", "rename", "recipe", "correct")]
+    added = [line for line in plan.requirements if line not in written]
+    if not plan.intercepted or not added:
+        return None
+    said = [f"{a.from_} becomes {a.to}" for a in changed]
+    rewritten = {a.to for a in changed}
+    said += [f"{line} is added" for line in added if line.split(" --")[0] not in rewritten]
+    return Problem(
+        "BadInputError",
+        f"the requirements are hash-pinned (hash-checking mode), but on {plan.target.describe} they must change "
+        f"({'; '.join(said)}), and pip cannot check hashes for lines pip-tfmac writes.",
+        "lock for this target instead: `pip-tfmac plan --json` with the same platform lists the requirements "
+        "to hash (e.g. with pip-compile --generate-hashes), or install without --require-hashes/--hash",
+    )
+
+
 # -- step 2 --------------------------------------------------------------------------------------
 
 
@@ -757,6 +800,8 @@ def pair_with_resolution(
         if bound.tensorflow.contains(tf_version, prereleases=True):
             req = Requirement(bound.constraint)
             have = {canonicalize_name(k): v for k, v in resolved.items()}.get(canonicalize_name(req.name))
+            if bound.constraint in draft.constraints:
+                continue  # step 1 already bound it
             if have is not None and not req.specifier.contains(have, prereleases=True):
                 draft.constraints.append(bound.constraint)
                 draft.actions.append(Action("pin", req.name, f"{req.name}=={have}", bound.constraint,

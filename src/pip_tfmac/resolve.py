@@ -21,7 +21,8 @@ from pip_tfmac.interpreter import python_option, resolve_target_python
 from pip_tfmac.knowledge import Knowledge, load
 from pip_tfmac.pip import PipResult, base_argv, run_with_report
 from pip_tfmac.pipargs import InstallArgs
-from pip_tfmac.plan import Plan, PlanOptions, Problem, pair_with_resolution, plan_request, touches_family
+from pip_tfmac.plan import (Plan, PlanOptions, Problem, hash_pinned_changes, pair_with_resolution, plan_request,
+                            touches_family)
 from pip_tfmac.target import Target, cross_target, probe
 
 
@@ -140,6 +141,8 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
     options = plan_options(args)
     plan = plan_request(args.requests, target, knowledge, options, recipes.load_all())
     raise_problems(plan.errors)
+    if _hash_checking(args):
+        raise_problems([p for p in (hash_pinned_changes(args.requests, plan),) if p is not None])
     resolved = Resolved(plan, args, python, tempfile.mkdtemp(prefix="pip-tfmac-"))
     try:
         if open_wheelhouse is not None and (plan.intercepted or args.own.offline):
@@ -182,6 +185,13 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
     except BaseException:
         resolved.cleanup()
         raise
+
+
+def _hash_checking(args: InstallArgs) -> bool:
+    """pip's hash-checking mode: --require-hashes anywhere, or any requirement line with --hash."""
+    return (bool(getattr(args.values, "require_hashes", False))
+            or any("--require-hashes" in line.split() for line in args.file_options)
+            or any(r.line_options for r in args.requests if not r.constraint))
 
 
 def _recheck_used_wheels(resolved: Resolved, result: PipResult) -> bool:

@@ -124,6 +124,7 @@ def _write_files(files: Path) -> None:
     bad_dir.mkdir()
     (bad_dir / "req.txt").write_text("tinya=>1.0\n")
     (bad_dir / "ok.txt").write_text("tinya==1.0\n")
+    (files / "hashed.txt").write_text("tensorflow==2.12.0 --hash=sha256:" + "a" * 64 + "\n")
     (files / "rosetta.json").write_text(
         '{"sys_platform": "darwin", "machine": "x86_64", "rosetta": true, '
         '"arm64_hardware": true, "macos_version": "14.5"}'
@@ -395,6 +396,9 @@ CASES = [
       "no build for Linux"),
     c("metal-via-non-utf8-path", "plan --no-index -r 'bad\udcffdir/ok.txt' tensorflow-metal", 66,
       "no build for Linux"),
+    c("hash-pinned-rewrite", f"plan {FAKE} -r hashed.txt", 65, r"hash-pinned .*tensorflow==2\.12\.0 becomes tensorflow-macos"),
+    c("require-hashes-rewrite", f"install {FAKE} --target {{root}}/t --require-hashes tensorflow==2.12.0", 65,
+      "hash-pinned"),
     c("text-2.14-for-mac", f"plan {MACS} 'tensorflow-text==2.14.*'", 67, "no macOS arm64 wheel matching"),
     c("rosetta-injected", "doctor", 71, r"rosetta: .*Rosetta", REPORT, remedy=r"\n\s+fix: \S",
       env=(("PIP_TFMAC_PROBE_FACTS", "rosetta.json"),)),

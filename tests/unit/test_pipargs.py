@@ -57,6 +57,42 @@ def test_positional_and_file_requirements_are_flattened_in_order(tmp_path: Path)
     assert args.requests[1].origin.endswith("nested.txt:1")
 
 
+OPTION_LINES = [
+    "--no-binary numpy",
+    "--only-binary=:all:",
+    "--no-binary :all: --only-binary scipy,numpy",
+    "--only-binary :all: --no-binary numpy",
+    "--prefer-binary",
+    "--pre",
+    "--index-url https://example.invalid/simple",
+    "--trusted-host example.invalid",
+    "--all-releases foo",
+    "--only-final :all:",
+]
+
+
+@pytest.mark.parametrize("text", OPTION_LINES)
+def test_file_option_lines_are_re_emitted_so_pip_reads_the_same_options(tmp_path: Path, text: str) -> None:
+    """Our flattened copy of a requirements file must give pip the options the original gave."""
+    from pip._internal.req.req_file import RequirementsFileParser, get_line_parser
+
+    def options(path: Path) -> dict[str, str]:
+        (line,) = RequirementsFileParser(None, get_line_parser(None)).parse(str(path), False)  # type: ignore[arg-type]
+        return {k: repr(v) for k, v in vars(line.opts).items() if v not in (None, False, [])}
+
+    original = tmp_path / "r.txt"
+    original.write_text(text + "\n")
+    try:
+        expected = options(original)
+    except Exception:
+        pytest.skip(f"this pip does not know {text!r}")
+    emitted = parse("-r", str(original)).file_options
+    assert emitted and not any("Control(" in line for line in emitted)
+    copy = tmp_path / "copy.txt"
+    copy.write_text("\n".join(emitted) + "\n")
+    assert options(copy) == expected
+
+
 def test_hashes_stay_on_their_line(tmp_path: Path) -> None:
     reqs = tmp_path / "r.txt"
     reqs.write_text("six==1.16.0 --hash=sha256:" + "a" * 64 + "\n")

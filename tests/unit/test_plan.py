@@ -172,25 +172,25 @@ ACCEPTANCE_CASES = [
     Case("a02", "3.10", ("tensorflow==2.11.*",),
          report(tensorflow_macos="2.11.0", keras="2.11.0"),
          requirements=("tensorflow-macos==2.11.*", "tensorflow-metal==0.7.1"),
-         constraints=("tensorflow==2.11.*", "tensorflow-macos==2.11.0"),
-         action_kinds=("rewrite", "alias", "pin", "add"),
+         constraints=("tensorflow==2.11.*", "numpy<2", "tensorflow-macos==2.11.0"),
+         action_kinds=("rewrite", "bound", "alias", "pin", "add"),
          aliases=("2.11.0+tfmac.1",)),
     Case("a03", "3.9", ("tensorflow-cpu==2.10.0",),
          report(tensorflow_macos="2.10.0"),
          requirements=("tensorflow-macos==2.10.0",),
-         constraints=("tensorflow==2.10.0", "tensorflow-macos==2.10.0"),
-         action_kinds=("rewrite", "keep", "alias", "pin"),
+         constraints=("tensorflow==2.10.0", "numpy<2", "tensorflow-macos==2.10.0"),
+         action_kinds=("rewrite", "keep", "bound", "alias", "pin"),
          aliases=("2.10.0+tfmac.1",)),
     Case("a04", "3.11", ("tensorflow[and-cuda]==2.15.*",),
          report(tensorflow="2.15.1", keras="2.15.0"),
          requirements=("tensorflow==2.15.*", "tensorflow-metal==1.1.0"),
-         constraints=("tensorflow==2.15.1",),
-         action_kinds=("drop-extra", "pin", "add")),
+         constraints=("numpy<2", "tensorflow==2.15.1"),
+         action_kinds=("drop-extra", "bound", "pin", "add")),
     Case("a05", "3.10", ("deepface[tensorflow]", "tensorflow-macos==2.12.0"),
          report(deepface="0.0.93", tensorflow="2.12.0+tfmac.1", tensorflow_macos="2.12.0"),
          requirements=("deepface[tensorflow]", "tensorflow-macos==2.12.0", "tensorflow-metal==0.8.0"),
-         constraints=("tensorflow==2.12.0", "tensorflow-macos==2.12.0"),
-         action_kinds=("alias", "pin", "add"),
+         constraints=("tensorflow==2.12.0", "numpy<2", "tensorflow-macos==2.12.0"),
+         action_kinds=("bound", "alias", "pin", "add"),
          aliases=("2.12.0+tfmac.1",)),
     Case("a06", "3.12", ("tensorflow==2.20.*",),
          report(tensorflow="2.20.0"),
@@ -209,8 +209,8 @@ ACCEPTANCE_CASES = [
     Case("a08", "3.9", ("tensorflow-macos==2.9.2", "tensorflow-metal"),
          report(tensorflow_macos="2.9.2"),
          requirements=("tensorflow-macos==2.9.2", "tensorflow-metal==0.5.1"),
-         constraints=("tensorflow==2.9.2", "tensorflow-macos==2.9.2"),
-         action_kinds=("alias", "pin", "pin"),
+         constraints=("tensorflow==2.9.2", "numpy<2", "tensorflow-macos==2.9.2"),
+         action_kinds=("bound", "alias", "pin", "pin"),
          aliases=("2.9.2+tfmac.1",)),
     Case("a09", "3.11", ("tensorflow-text==2.18.*",),
          report(tensorflow_text="2.18.1", tensorflow="2.18.1"),
@@ -223,8 +223,8 @@ ACCEPTANCE_CASES = [
     Case("a11", "3.11", ("tensorflow==2.15.1", "tensorflow-metal==1.2.0"),
          report(tensorflow="2.15.1"),
          requirements=("tensorflow==2.15.1", "tensorflow-metal==1.1.0"),
-         constraints=("tensorflow==2.15.1",),
-         action_kinds=("pin", "correct"),
+         constraints=("numpy<2", "tensorflow==2.15.1"),
+         action_kinds=("bound", "pin", "correct"),
          warnings=("corrected tensorflow-metal==1.2.0 to tensorflow-metal==1.1.0",)),
 ]
 
@@ -419,7 +419,7 @@ def test_extras_and_markers_preserved_in_rewrite() -> None:
 def test_cuda_extra_dropped_but_other_extras_and_marker_kept() -> None:
     plan = step1(['tensorflow[and-cuda,foo]==2.15.* ; python_version >= "3.9"'], mac("3.11"))
     assert plan.requirements == ('tensorflow[foo]==2.15.*; python_version >= "3.9"', "tensorflow-metal==1.1.0")
-    assert kinds(plan) == ["drop-extra"]
+    assert kinds(plan) == ["drop-extra", "bound"]
 
 
 def test_line_options_kept_in_rewrite() -> None:
@@ -589,7 +589,7 @@ def test_old_macos_explicit_metal_is_an_error(target: Target) -> None:
 
 def test_macos_12_0_is_below_the_12_1_that_current_plugins_need() -> None:
     plan = step1(["tensorflow==2.15.*"], mac("3.11", "12.0"))
-    assert kinds(plan) == ["cpu-only"]
+    assert kinds(plan) == ["cpu-only", "bound"]
     assert plan.preference is None
 
 
@@ -786,7 +786,7 @@ def test_metal_patch_pin_within_the_pair_is_kept() -> None:
 
 def test_metal_pin_selects_the_tf_minor_it_was_built_for() -> None:
     plan = step1(["tensorflow", "tensorflow-metal==1.0.0"], mac("3.11"))
-    assert plan.constraints == ("tensorflow<2.14", "tensorflow>=2.13")
+    assert plan.constraints == ("tensorflow<2.14", "tensorflow>=2.13", "numpy<2")
 
 
 def test_metal_pin_selects_the_tf_minor_it_was_built_for_newest_patch() -> None:
@@ -902,7 +902,7 @@ def test_plan_json_shape() -> None:
     assert data["target"]["macos_version"] == "14.0"
     assert data["target"]["pip_platforms"][:2] == ["macosx_14_0_arm64", "macosx_14_0_universal2"]
     assert data["requirements"] == ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]
-    assert data["constraints"] == ["tensorflow==2.15.1"]
+    assert data["constraints"] == ["numpy<2", "tensorflow==2.15.1"]
     for item in data["actions"]:
         assert set(item) == {"kind", "package", "from", "to", "reason", "source"}
         assert all(isinstance(v, str) for v in item.values())
@@ -958,3 +958,70 @@ def test_metal_pin_without_a_wheel_for_the_python_is_held_back_for_step2() -> No
     paired = pair_with_resolution(plan, report(tensorflow="2.18.1"), KNOWLEDGE)
     assert paired.requirements == ("tensorflow==2.18.*", "tensorflow-metal==1.2.0")
     assert action(paired, "correct", "tensorflow-metal").from_ == "tensorflow-metal==1.0.0"
+
+
+# -- bounds TensorFlow does not declare (numpy<2 before 2.16) ------------------------------------
+
+
+def test_numpy_bound_is_added_in_step_1_when_every_admitted_tf_needs_it() -> None:
+    plan = step1(["tensorflow==2.11.*"], mac("3.10"))
+    assert "numpy<2" in plan.constraints
+    bound = action(plan, "bound", "numpy")
+    assert bound.to == "numpy<2" and "NumPy 1.x" in bound.reason and bound.source.startswith("https://")
+
+
+def test_numpy_bound_waits_for_step_2_when_a_numpy_2_tf_is_admitted() -> None:
+    plan = step1(["tensorflow>=2.14"], mac("3.11"), no_metal=True)
+    assert "numpy<2" not in plan.constraints
+    assert "bound" not in kinds(plan)
+
+
+def test_step_2_adds_the_numpy_bound_when_pip_picked_numpy_2_for_an_old_tf() -> None:
+    plan = step2(["tensorflow>=2.14"], mac("3.11"), {**report(tensorflow="2.14.1"), "numpy": "2.0.2"},
+                 no_metal=True)
+    assert plan.constraints.count("numpy<2") == 1
+    assert action(plan, "pin", "numpy").from_ == "numpy==2.0.2"
+
+
+def test_step_2_does_not_repeat_a_bound_step_1_set() -> None:
+    plan = step2(["tensorflow==2.11.*"], mac("3.10"), {**report(tensorflow_macos="2.11.0"), "numpy": "2.0.2"})
+    assert plan.constraints.count("numpy<2") == 1
+    assert kinds(plan).count("bound") == 1 and not [a for a in plan.actions if a.package == "numpy" and a.kind == "pin"]
+
+
+def test_the_metal_preference_cap_decides_whether_the_bound_applies() -> None:
+    # Python 3.11: newest TF 2.21 has no plugin, the preference caps at 2.19 -> 2.18 (numpy 2 capable).
+    assert "numpy<2" not in step1(["tensorflow"], mac("3.11")).constraints
+    # A metal pin built for 2.13 caps TF below 2.14: every admitted release needs numpy 1.x.
+    assert "numpy<2" in step1(["tensorflow", "tensorflow-metal==1.0.0"], mac("3.11")).constraints
+    # metal 1.1.0 is built for 2.17: 2.16 and 2.17 (numpy 2 capable) stay admitted.
+    assert "numpy<2" not in step1(["tensorflow", "tensorflow-metal==1.1.0"], mac("3.11")).constraints
+
+
+# -- hash-checking mode --------------------------------------------------------------------------
+
+
+def test_hash_pinned_request_that_must_be_rewritten_is_refused_with_what_changes() -> None:
+    from pip_tfmac.plan import hash_pinned_changes
+
+    pinned = [Request("tensorflow==2.12.0", line_options=("--hash=sha256:" + "a" * 64,))]
+    plan = plan_request(pinned, mac("3.10"), KNOWLEDGE)
+    problem = hash_pinned_changes(pinned, plan)
+    assert problem is not None and problem.kind == "BadInputError"
+    assert "tensorflow==2.12.0 becomes tensorflow-macos==2.12.0" in problem.message
+    assert "tensorflow-metal==0.8.0 is added" in problem.message
+    assert "pip-tfmac plan --json" in problem.remedy
+
+
+def test_hash_pinned_lock_already_right_for_the_target_is_left_alone() -> None:
+    from pip_tfmac.plan import hash_pinned_changes
+
+    digest = ("--hash=sha256:" + "b" * 64,)
+    pinned = [Request("tensorflow-macos==2.12.0", line_options=digest),
+              Request("tensorflow-metal==0.8.0", line_options=digest)]
+    plan = plan_request(pinned, mac("3.10"), KNOWLEDGE)
+    assert plan.errors == ()
+    assert hash_pinned_changes(pinned, plan) is None
+    # A hashed tensorflow line on Linux needs no change: plain pip's business.
+    on_linux = [Request("tensorflow==2.15.0", line_options=digest)]
+    assert hash_pinned_changes(on_linux, plan_request(on_linux, linux("3.10"), KNOWLEDGE)) is None
