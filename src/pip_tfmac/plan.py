@@ -77,7 +77,7 @@ class PlanOptions:
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # rewrite | drop-extra | prefer | bound | pin | add | correct | alias | rename
+    kind: str  # see README "Action kinds"
     package: str
     from_: str
     to: str
