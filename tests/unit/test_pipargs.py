@@ -155,7 +155,9 @@ def test_the_fast_line_parser_reads_every_line_as_pips_own(tmp_path: Path) -> No
     )
 
     def read(line_parser):  # type: ignore[no-untyped-def]
-        return [(line.lineno, line.requirement, line.is_editable, repr(sorted(vars(line.opts).items())))
+        # pip < 24.1 sets requirement and is_editable only on requirement lines
+        return [(line.lineno, getattr(line, "requirement", None),
+                 getattr(line, "is_editable", None), repr(sorted(vars(line.opts).items())))
                 for line in RequirementsFileParser(None, line_parser).parse(str(reqs), False)]  # type: ignore[arg-type]
 
     assert read(_line_parser(get_line_parser(None))) == read(get_line_parser(None))
