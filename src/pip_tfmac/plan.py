@@ -735,7 +735,8 @@ def hash_pinned_changes(requests: Sequence[Request], plan: Plan) -> Optional[Pro
         f"the requirements are hash-pinned (hash-checking mode), but on {plan.target.describe} they must change "
         f"({'; '.join(said)}), and pip cannot check hashes for lines pip-tfmac writes.",
         "lock for this target instead: `pip-tfmac plan --json` with the same platform lists the requirements "
-        "to hash (e.g. with pip-compile --generate-hashes), or install without --require-hashes/--hash",
+        "to hash (e.g. with pip-compile --generate-hashes), or install without --require-hashes/--hash "
+        "(--no-metal keeps pip-tfmac from adding the plugin line)",
     )
 
 

@@ -1025,3 +1025,15 @@ def test_hash_pinned_lock_already_right_for_the_target_is_left_alone() -> None:
     # A hashed tensorflow line on Linux needs no change: plain pip's business.
     on_linux = [Request("tensorflow==2.15.0", line_options=digest)]
     assert hash_pinned_changes(on_linux, plan_request(on_linux, linux("3.10"), KNOWLEDGE)) is None
+
+
+def test_hash_pinned_lock_without_the_plugin_passes_with_no_metal() -> None:
+    from pip_tfmac.plan import hash_pinned_changes
+
+    pinned = [Request("tensorflow-macos==2.12.0", line_options=("--hash=sha256:" + "d" * 64,))]
+    with_metal = plan_request(pinned, mac("3.10"), KNOWLEDGE)
+    problem = hash_pinned_changes(pinned, with_metal)
+    assert problem is not None and "tensorflow-metal==0.8.0 is added" in problem.message
+    assert "--no-metal" in problem.remedy
+    without = plan_request(pinned, mac("3.10"), KNOWLEDGE, PlanOptions(no_metal=True))
+    assert hash_pinned_changes(pinned, without) is None
