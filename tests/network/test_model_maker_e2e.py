@@ -314,5 +314,5 @@ def test_train_evaluate_export_text_classifier(installed: Installed, tmp_path: P
         assert out["output_shape"] == [1, 2]
     else:
         loss, accuracy = out["metrics"][:2]
-        assert accuracy >= 0.9 and loss < 1.0
+        assert accuracy >= 0.9 and loss < 0.1  # seeded: 1.0 and 0.0035 on Linux, TF 2.18.1
         assert out["metadata_name"] == "TextClassifier"
