@@ -388,7 +388,7 @@ def _option_line(opts: Any, filename: str) -> Iterable[str]:
                 seen.add(option.dest)
                 yield from _control_flags(option.dest, value)
             continue
-        if value in (None, False, [], option.default) and option.dest != "only_binary":
+        if value in (None, False, [], option.default):
             continue
         flag = option.get_opt_string()
         if option.dest == "find_links":
@@ -413,7 +413,7 @@ def _control_flags(dest: str, value: Any) -> Iterable[str]:
         pairs.sort(key=lambda pair: ":all:" not in pair[1])  # ":all:" first: it clears the other set
         for flag, names in pairs:
             if names:
-                yield f"{flag} {','.join(sorted(names, key=lambda n: n != ':all:'))}"
+                yield f"{flag} {','.join(sorted(names))}"  # ":all:" is never beside a name
         return
     ordered = getattr(value, "get_ordered_args", None)
     for attr, name in ordered() if ordered else ():

@@ -798,11 +798,11 @@ def pair_with_resolution(
                                     "pinned to the release pip resolved, so tensorflow-metal and companions match it",
                                     "pip --dry-run --report"))
     for bound in knowledge.undeclared:
+        if bound.constraint in draft.constraints:
+            continue  # step 1 already bound it
         if bound.tensorflow.contains(tf_version, prereleases=True):
             req = Requirement(bound.constraint)
             have = {canonicalize_name(k): v for k, v in resolved.items()}.get(canonicalize_name(req.name))
-            if bound.constraint in draft.constraints:
-                continue  # step 1 already bound it
             if have is not None and not req.specifier.contains(have, prereleases=True):
                 draft.constraints.append(bound.constraint)
                 draft.actions.append(Action("pin", req.name, f"{req.name}=={have}", bound.constraint,
