@@ -60,8 +60,8 @@ def _slow_disk() -> None:
 
 def child(root: str) -> int:
     _slow_disk()
-    from pip_tfmac.cache import Wheelhouse
-    from pip_tfmac.wheels import Origin, Provenance, build_wheel
+    from pip_tfmac.wheelhouse.store import Wheelhouse
+    from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance, build_wheel
 
     house = Wheelhouse.from_options(root, False)
     prov = Provenance("stress", "bench/kill_stress.py", (Origin("x", "1", "0" * 64),))

@@ -4,7 +4,7 @@ Compares, on the same wheel files, each into its own fresh venv (venv creation n
 
 - `pip`:                 pip install --no-index --find-links DIR --no-deps WHEELS (compiles .pyc)
 - `pip --no-compile`:    the same without bytecode
-- `tfmac fast`:          pip_tfmac.fastinstall from the wheel files (installer, threads;
+- `tfmac fast`:          pip_tfmac.wheelhouse.fastinstall from the wheel files (installer, threads;
                          .pyc by the target's compileall -j 0): the first install of a plan
 - `tfmac cached`:        the same with the wheelhouse's unpacked trees (unzipped and compiled
                          once per target Python, in the warm-up round): files copied, .pyc
@@ -123,11 +123,11 @@ def main() -> int:
             "--no-deps",
             *wheels,
         ]
-        fast = [sys.executable, "-m", "pip_tfmac.fastinstall", "{py}", *wheels]
+        fast = [sys.executable, "-m", "pip_tfmac.wheelhouse.fastinstall", "{py}", *wheels]
         store = [
             sys.executable,
             "-m",
-            "pip_tfmac.fastinstall",
+            "pip_tfmac.wheelhouse.fastinstall",
             "--wheelhouse",
             str(work / "wheelhouse"),
             "{py}",

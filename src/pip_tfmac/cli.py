@@ -166,7 +166,7 @@ def _load(module: str) -> Callable[[list[str], Optional[int]], int]:
 
 
 def _pass_through(args: list[str]) -> int:
-    from pip_tfmac.passthrough import exec_pip
+    from pip_tfmac.runners.passthrough import exec_pip
 
     return exec_pip(args)
 

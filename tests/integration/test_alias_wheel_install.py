@@ -8,7 +8,7 @@ import venv
 from pathlib import Path
 
 from helpers import isolated_env, venv_bin
-from pip_tfmac.wheels import Origin, Provenance, build_alias_wheel, build_wheel
+from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance, build_alias_wheel, build_wheel
 
 PROV = Provenance(
     "tensorflow-alias", "knowledge/tensorflow.toml", (Origin("tensorflow-macos", "2.12.0"),)

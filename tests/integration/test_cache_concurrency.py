@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pip_tfmac.cache import Wheelhouse
+from pip_tfmac.wheelhouse.store import Wheelhouse
 
 PROCESSES = 8
 
@@ -20,8 +20,8 @@ WORKER = textwrap.dedent(
     """
     import hashlib, os, random, sys, time
     from pathlib import Path
-    from pip_tfmac.cache import Wheelhouse
-    from pip_tfmac.wheels import Provenance, build_alias_wheel
+    from pip_tfmac.wheelhouse.store import Wheelhouse
+    from pip_tfmac.wheelhouse.wheelfile import Provenance, build_alias_wheel
 
     root, log, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     random.seed(seed)

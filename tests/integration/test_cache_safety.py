@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from helpers import isolated_env
-from pip_tfmac.cache import Wheelhouse
+from pip_tfmac.wheelhouse.store import Wheelhouse
 from pip_tfmac.errors import CacheError, ExitCode
-from pip_tfmac.wheels import Provenance, build_alias_wheel, build_wheel
+from pip_tfmac.wheelhouse.wheelfile import Provenance, build_alias_wheel, build_wheel
 
 PROV = Provenance("alias tensorflow", "test")
 

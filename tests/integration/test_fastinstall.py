@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from helpers import isolated_env, venv_bin
-from pip_tfmac.fastinstall import FastInstallUnavailable, install_wheels
-from pip_tfmac.wheels import Provenance, build_wheel
+from pip_tfmac.wheelhouse.fastinstall import FastInstallUnavailable, install_wheels
+from pip_tfmac.wheelhouse.wheelfile import Provenance, build_wheel
 
 PROV = Provenance("test", "tests/integration/test_fastinstall.py")
 
@@ -135,7 +135,7 @@ def test_a_failure_halfway_leaves_the_environment_unchanged(tmp_path: Path) -> N
 
 def test_cached_trees_install_with_valid_bytecode_and_uninstall_cleanly(tmp_path: Path) -> None:
     """Unpacked and compiled once into the wheelhouse, then copied into each new venv."""
-    from pip_tfmac.cache import Wheelhouse
+    from pip_tfmac.wheelhouse.store import Wheelhouse
 
     house = Wheelhouse(tmp_path / "wh")
     wheels = _wheels(tmp_path / "wheels")
@@ -177,7 +177,7 @@ def test_cached_trees_install_with_valid_bytecode_and_uninstall_cleanly(tmp_path
 
 
 def test_hardlink_mode_shares_files_with_the_store(tmp_path: Path) -> None:
-    from pip_tfmac.cache import Wheelhouse
+    from pip_tfmac.wheelhouse.store import Wheelhouse
 
     house = Wheelhouse(tmp_path / "wh")
     wheels = _wheels(tmp_path / "wheels")
@@ -189,8 +189,8 @@ def test_hardlink_mode_shares_files_with_the_store(tmp_path: Path) -> None:
 
 
 def test_install_from_wheelhouse_refuses_a_corrupt_file(tmp_path: Path) -> None:
-    from pip_tfmac.cache import Wheelhouse
-    from pip_tfmac.fastinstall import install_from_wheelhouse
+    from pip_tfmac.wheelhouse.store import Wheelhouse
+    from pip_tfmac.wheelhouse.fastinstall import install_from_wheelhouse
 
     house = Wheelhouse(tmp_path / "wh", warn=lambda _m: None)
     names = []
@@ -209,7 +209,7 @@ def test_install_from_wheelhouse_refuses_a_corrupt_file(tmp_path: Path) -> None:
 
 
 def test_a_damaged_unpacked_tree_is_rebuilt_not_installed(tmp_path: Path) -> None:
-    from pip_tfmac.cache import Wheelhouse
+    from pip_tfmac.wheelhouse.store import Wheelhouse
 
     seen: list[str] = []
     house = Wheelhouse(tmp_path / "wh", warn=seen.append)
@@ -228,7 +228,7 @@ def test_a_damaged_unpacked_tree_is_rebuilt_not_installed(tmp_path: Path) -> Non
 
 def test_a_wheel_that_ships_bytecode_installs_from_the_store(tmp_path: Path) -> None:
     """numpy ships a .pyc that compiling rewrites: the tree records what is on disk."""
-    from pip_tfmac.cache import Wheelhouse
+    from pip_tfmac.wheelhouse.store import Wheelhouse
 
     tag = sys.implementation.cache_tag
     name, data = build_wheel(
@@ -255,8 +255,8 @@ def test_a_wheel_that_ships_bytecode_installs_from_the_store(tmp_path: Path) -> 
 
 
 def test_trees_ready_after_warming(tmp_path: Path) -> None:
-    from pip_tfmac.cache import Wheelhouse
-    from pip_tfmac.fastinstall import probe_target, trees_ready, warm_trees
+    from pip_tfmac.wheelhouse.store import Wheelhouse
+    from pip_tfmac.wheelhouse.fastinstall import probe_target, trees_ready, warm_trees
 
     house = Wheelhouse(tmp_path / "wh")
     names = []

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from helpers import isolated_env
-from pip_tfmac.cache import Wheelhouse, fetch_wheels
+from pip_tfmac.wheelhouse.store import Wheelhouse, fetch_wheels
 from pip_tfmac.errors import CacheError
-from pip_tfmac.wheels import Provenance, build_wheel
+from pip_tfmac.wheelhouse.wheelfile import Provenance, build_wheel
 
 PROV = Provenance("test", "test")
 

@@ -26,7 +26,8 @@ from packaging.tags import mac_platforms
 from packaging.version import InvalidVersion, Version
 
 from helpers import isolated_env, run
-from pip_tfmac.knowledge import Knowledge, load
+from pip_tfmac.core.knowledge import Knowledge
+from pip_tfmac.knowledge import load
 
 pytestmark = pytest.mark.network
 

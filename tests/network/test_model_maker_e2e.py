@@ -2,7 +2,7 @@
 
 For each recipe (tflite-model-maker, mediapipe-model-maker):
 - The original wheel is fetched from the index (`pip download`), checked against the recipe's
-  sha256 and patched by pip_tfmac.patching; the recipe's sdist-only dependencies are pre-built
+  sha256 and patched by pip_tfmac.wheelhouse.patching; the recipe's sdist-only dependencies are pre-built
   with `pip wheel --no-deps`. Together they form a local wheelhouse (find-links).
 - The wheelhouse plus the recipe's macOS arm64 TensorFlow line resolves for macOS arm64 with
   plain pip (`--platform` tags of macOS 11-14, each Python the recipe claims).
@@ -36,7 +36,10 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import helpers
-from pip_tfmac import patching, recipes, wheels
+from pip_tfmac.core import recipes as recipe_model
+from pip_tfmac import recipes
+from pip_tfmac.wheelhouse import patching
+from pip_tfmac.wheelhouse import wheelfile as wheels
 
 pytestmark = [pytest.mark.network]
 
@@ -77,14 +80,14 @@ def _check(result: helpers.Result) -> helpers.Result:
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    recipe: recipes.Recipe
+    recipe: recipe_model.Recipe
     path: Path
     original: Path
     patched: Path
     env: Mapping[str, str]
 
 
-def build_wheelhouse(recipe: recipes.Recipe, base: Path) -> Wheelhouse:
+def build_wheelhouse(recipe: recipe_model.Recipe, base: Path) -> Wheelhouse:
     """Original fetched by pip, patched by pip-tfmac, pre-built sdists beside it."""
     env = _env(base)
     originals = base / "originals"
@@ -204,7 +207,7 @@ def install_recipe(python: Path, house: Wheelhouse) -> helpers.Result:
 
 @dataclass(frozen=True)
 class Installed:
-    recipe: recipes.Recipe
+    recipe: recipe_model.Recipe
     python: Path
     seconds: float
     venv_bytes: int

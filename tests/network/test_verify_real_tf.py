@@ -21,7 +21,8 @@ import pytest
 from filelock import FileLock
 
 import helpers
-from pip_tfmac import doctor, verify
+from pip_tfmac.flows import doctor
+from pip_tfmac.flows import verify
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pip_tfmac.cache import Wheelhouse, fetch_wheels
+from pip_tfmac.wheelhouse.store import Wheelhouse, fetch_wheels
 
 
 @pytest.mark.network

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pip_tfmac import cache as cache_mod
-from pip_tfmac.cache import Wheelhouse, redact_url
+from pip_tfmac.wheelhouse import store as cache_mod
+from pip_tfmac.wheelhouse.store import Wheelhouse, redact_url
 from pip_tfmac.errors import CacheError
-from pip_tfmac.wheels import Provenance, build_alias_wheel
+from pip_tfmac.wheelhouse.wheelfile import Provenance, build_alias_wheel
 
 PROV = Provenance("alias tensorflow", "knowledge/tensorflow.toml")
 FILENAME, DATA = build_alias_wheel(

@@ -11,10 +11,12 @@ from __future__ import annotations
 import pytest
 from packaging.tags import Tag
 
-from pip_tfmac import doctor, knowledge
-from pip_tfmac.doctor import Distribution, Environment, Finding
+from pip_tfmac.flows import doctor
+from pip_tfmac.core import knowledge
+from pip_tfmac.knowledge import load as load_knowledge
+from pip_tfmac.flows.doctor import Distribution, Environment, Finding
 from pip_tfmac.errors import ExitCode
-from pip_tfmac.verify import MachineFacts
+from pip_tfmac.flows.verify import MachineFacts
 
 MAC = MachineFacts(
     sys_platform="darwin",
@@ -138,7 +140,7 @@ def test_metal_pairing(tf_version: str, metal_version: str, severity: str, fixed
 
 def test_metal_pairing_comes_from_the_knowledge_files() -> None:
     """Doctor holds no version pairs: a different knowledge answer changes its verdict."""
-    real = knowledge.load()
+    real = load_knowledge()
     verified = [
         knowledge.MetalPair(p.tensorflow, p.metal, p.min_macos, knowledge.VERIFIED, "", "", "")
         for p in real.metal_pairs

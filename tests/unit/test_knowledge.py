@@ -14,7 +14,8 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from pip_tfmac.knowledge import BROKEN, UNVERIFIED, VERIFIED, Knowledge, load, parse_macos
+from pip_tfmac.core.knowledge import BROKEN, UNVERIFIED, VERIFIED, Knowledge, parse_macos
+from pip_tfmac.knowledge import load
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from pip_tfmac import patching, recipes, wheels
-from pip_tfmac.patching import PatchError
+from pip_tfmac.core import recipes as recipe_model
+from pip_tfmac import recipes
+from pip_tfmac.wheelhouse import patching
+from pip_tfmac.wheelhouse import wheelfile as wheels
+from pip_tfmac.wheelhouse.patching import PatchError
 
 MODULE = "import os\n\n\ndef hello():\n  return 'hello'\n\n\ndef bye():\n  return 'bye'\n"
 
@@ -86,7 +89,7 @@ def upstream_wheel(name: str = "demo", version: str = "1.0", module: str = MODUL
     return buf.getvalue()
 
 
-def demo_recipe(original: bytes, **changes: object) -> recipes.Recipe:
+def demo_recipe(original: bytes, **changes: object) -> recipe_model.Recipe:
     data = {
         "schema": 1,
         "package": {
@@ -126,7 +129,7 @@ def demo_recipe(original: bytes, **changes: object) -> recipes.Recipe:
         "patch": [{"file": "patches/0001.diff", "reason": "r", "source": "s"}],
         "protobuf": [{"files": ["demo/protos/x_pb2.py"], "reason": "r", "source": "s"}],
     }
-    recipe = recipes.parse(data, path="recipes/demo/recipe.toml", read_patch=lambda rel: DIFF)
+    recipe = recipe_model.parse(data, path="recipes/demo/recipe.toml", read_patch=lambda rel: DIFF)
     return replace(recipe, **changes)  # type: ignore[arg-type]
 
 
@@ -211,7 +214,7 @@ def test_stale_diff_names_file_and_line() -> None:
 
 
 def test_edit_of_a_requirement_the_wheel_lacks_is_an_error() -> None:
-    edit = recipes.RequirementEdit("drop", "tensorflowjs", (), "r", "s")
+    edit = recipe_model.RequirementEdit("drop", "tensorflowjs", (), "r", "s")
     with pytest.raises(PatchError) as info:
         patching.rewrite_requires(["numpy"], [edit])
     assert "tensorflowjs" in info.value.message
@@ -265,7 +268,7 @@ def test_modernize_pb2_refuses_a_module_without_descriptor() -> None:
 
 
 def test_standin_wheel_aliases_modules_without_copying_code(tmp_path: Path) -> None:
-    standin = recipes.StandIn(
+    standin = recipe_model.StandIn(
         name="fake-support",
         version="0.4.4+tfmac.1",
         requires=("packaging",),
@@ -296,6 +299,6 @@ def test_standin_wheel_aliases_modules_without_copying_code(tmp_path: Path) -> N
 
 
 def test_standin_refuses_alias_of_a_package_and_its_children() -> None:
-    standin = recipes.StandIn("x", "1+t.1", (), (("x.a", "json"), ("x.a.b", "json")), "r", "s")
+    standin = recipe_model.StandIn("x", "1+t.1", (), (("x.a", "json"), ("x.a.b", "json")), "r", "s")
     with pytest.raises(PatchError):
         patching.build_standin_wheel(standin, rule="r", source="s")

@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
-from pip_tfmac.knowledge import Knowledge, load
-from pip_tfmac.plan import (
+from pip_tfmac.core.knowledge import Knowledge
+from pip_tfmac.knowledge import load
+from pip_tfmac.core.plan import (
     PLAN_JSON_VERSION,
     Plan,
     PlanOptions,
@@ -32,7 +33,7 @@ from pip_tfmac.plan import (
     pair_with_resolution,
     plan_request,
 )
-from pip_tfmac.target import Target, cross_target, target_from_facts
+from pip_tfmac.core.target import Target, cross_target, target_from_facts
 
 KNOWLEDGE: Knowledge = load()
 ACCEPTANCE = Path(__file__).resolve().parents[3] / "shared" / "acceptance"
@@ -1002,7 +1003,7 @@ def test_the_metal_preference_cap_decides_whether_the_bound_applies() -> None:
 
 
 def test_hash_pinned_request_that_must_be_rewritten_is_refused_with_what_changes() -> None:
-    from pip_tfmac.plan import hash_pinned_changes
+    from pip_tfmac.core.plan import hash_pinned_changes
 
     pinned = [Request("tensorflow==2.12.0", line_options=("--hash=sha256:" + "a" * 64,))]
     plan = plan_request(pinned, mac("3.10"), KNOWLEDGE)
@@ -1014,7 +1015,7 @@ def test_hash_pinned_request_that_must_be_rewritten_is_refused_with_what_changes
 
 
 def test_hash_pinned_lock_already_right_for_the_target_is_left_alone() -> None:
-    from pip_tfmac.plan import hash_pinned_changes
+    from pip_tfmac.core.plan import hash_pinned_changes
 
     digest = ("--hash=sha256:" + "b" * 64,)
     pinned = [Request("tensorflow-macos==2.12.0", line_options=digest),
@@ -1028,7 +1029,7 @@ def test_hash_pinned_lock_already_right_for_the_target_is_left_alone() -> None:
 
 
 def test_hash_pinned_lock_without_the_plugin_passes_with_no_metal() -> None:
-    from pip_tfmac.plan import hash_pinned_changes
+    from pip_tfmac.core.plan import hash_pinned_changes
 
     pinned = [Request("tensorflow-macos==2.12.0", line_options=("--hash=sha256:" + "d" * 64,))]
     with_metal = plan_request(pinned, mac("3.10"), KNOWLEDGE)

@@ -9,9 +9,10 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from pip_tfmac.core import recipes as recipe_model
 from pip_tfmac import recipes
 from pip_tfmac.errors import BadInputError
-from pip_tfmac.recipes import RecipeError
+from pip_tfmac.core.recipes import RecipeError
 
 
 def test_tflite_model_maker_recipe_is_shipped_and_found_by_any_spelling() -> None:
@@ -101,8 +102,8 @@ def _minimal(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-def _parse(data: dict[str, Any]) -> recipes.Recipe:
-    return recipes.parse(data, path="recipes/demo/recipe.toml", read_patch=lambda rel: "diff")
+def _parse(data: dict[str, Any]) -> recipe_model.Recipe:
+    return recipe_model.parse(data, path="recipes/demo/recipe.toml", read_patch=lambda rel: "diff")
 
 
 def test_minimal_recipe_parses() -> None:
@@ -210,6 +211,7 @@ def test_malformed_recipes_are_refused_with_file_and_field(data: dict[str, Any],
 def test_mac_line_is_a_verified_metal_pair_with_wheels_for_each_python(name: str) -> None:
     """The recipes' TensorFlow lines agree with the curated knowledge file (no second truth)."""
     from pip_tfmac import knowledge
+    from pip_tfmac.core.knowledge import VERIFIED
 
     facts = knowledge.load()
     line = recipes.get(name).target("macos-arm64")
@@ -217,7 +219,7 @@ def test_mac_line_is_a_verified_metal_pair_with_wheels_for_each_python(name: str
     pins = {Requirement(r).name: str(Requirement(r).specifier)[2:] for r in line.requirements}
     tf, metal = Version(pins["tensorflow"]), Version(pins["tensorflow-metal"])
     pair = facts.metal_state(tf, metal)
-    assert pair is not None and pair.state == knowledge.VERIFIED, (tf, metal, pair)
+    assert pair is not None and pair.state == VERIFIED, (tf, metal, pair)
     for python in line.python:
         assert tf in (facts.arm64_versions("tensorflow", python) or ()), python
         assert metal in (facts.arm64_versions("tensorflow-metal", python) or ()), python

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from pip_tfmac import verify
+from pip_tfmac.flows import verify
 from pip_tfmac.errors import ExitCode
 
 FAKE_TF = '''\

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pip_tfmac.cache import Wheelhouse
+from pip_tfmac.wheelhouse.store import Wheelhouse
 from pip_tfmac.cli import main
 from pip_tfmac.errors import ExitCode
-from pip_tfmac.wheels import Origin, Provenance, build_alias_wheel
+from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance, build_alias_wheel
 
 PROV = Provenance(
     "alias tensorflow", "knowledge/tensorflow.toml", (Origin("tensorflow-macos", "2.12.0"),)

@@ -14,7 +14,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from pip_tfmac.errors import BadInputError
-from pip_tfmac.wheels import (
+from pip_tfmac.wheelhouse.wheelfile import (
     PROVENANCE_FILE,
     Origin,
     Provenance,
@@ -50,7 +50,7 @@ def test_same_inputs_give_same_bytes_twice() -> None:
 
 _BUILD_IN_CHILD = """
 import sys
-from pip_tfmac.wheels import Origin, Provenance, build_alias_wheel
+from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance, build_alias_wheel
 p = Provenance("tensorflow-alias", "knowledge/tensorflow.toml", (Origin("tensorflow-macos", "2.12.0"),))
 sys.stdout.buffer.write(build_alias_wheel("tensorflow", "2.12.0+tfmac.1", "tensorflow-macos",
                                           "2.12.0", provenance=p)[1])

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pip_tfmac.pipargs import InstallArgs
+from pip_tfmac.runners.pipargs import InstallArgs
 
 
 def open_wheelhouse(args: InstallArgs) -> Callable[[], Any]:
     """Opens the wheelhouse the plan builds into (--find-links), only once a plan needs it."""
 
     def opener() -> Any:
-        from pip_tfmac.cache import Wheelhouse
+        from pip_tfmac.wheelhouse.store import Wheelhouse
 
         return Wheelhouse.from_options(args.own.cache_dir, args.own.no_cache)
 

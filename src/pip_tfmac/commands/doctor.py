@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from pip_tfmac import doctor
+from pip_tfmac.flows import doctor
 from pip_tfmac.commands.verify import parse, parser
-from pip_tfmac.interpreter import resolve_target_python
+from pip_tfmac.runners.interpreter import resolve_target_python
 
 
 def run(args: list[str], index: int | None) -> int:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from pip_tfmac import pip as pip_runner
+from pip_tfmac.runners import pip as pip_runner
 from pip_tfmac.commands._common import asks_for_help, open_wheelhouse
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.knowledge import load
-from pip_tfmac.passthrough import exec_pip
-from pip_tfmac.pipargs import parse_install, split_own
-from pip_tfmac.report import print_plan, warnings_to_stderr
-from pip_tfmac.resolve import needs_planning, resolve
+from pip_tfmac.runners.passthrough import exec_pip
+from pip_tfmac.runners.pipargs import parse_install, split_own
+from pip_tfmac.commands.render_plan import print_plan, warnings_to_stderr
+from pip_tfmac.flows.plan import needs_planning, resolve
 
 _DEST = ("-d", "--dest", "--destination-dir", "--destination-directory")
 
@@ -79,7 +79,7 @@ def run(args: list[str], index: Optional[int]) -> int:
             resolved.wheelhouse.export(names, Path(dest))
         if not resolved.plan.target.cross and not dest:
             # Ready for `install --offline` here: unpacked, compiled trees make it the fast path.
-            from pip_tfmac.fastinstall import warm_trees
+            from pip_tfmac.wheelhouse.fastinstall import warm_trees
 
             warm_trees(resolved.wheelhouse, names, resolved.python)
         where = dest or str(resolved.wheelhouse.find_links_dir)

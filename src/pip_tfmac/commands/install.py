@@ -14,11 +14,11 @@ from typing import Any, Optional
 from pip_tfmac.commands._common import asks_for_help, open_wheelhouse
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.knowledge import load
-from pip_tfmac.passthrough import exec_pip, run_pip_uninterrupted
-from pip_tfmac import pip as pip_runner
-from pip_tfmac.pipargs import InstallArgs, PipCrashingInput, parse_install, split_own
-from pip_tfmac.report import print_plan, warnings_to_stderr
-from pip_tfmac.resolve import Resolved, needs_planning, resolve
+from pip_tfmac.runners.passthrough import exec_pip, run_pip_uninterrupted
+from pip_tfmac.runners import pip as pip_runner
+from pip_tfmac.runners.pipargs import InstallArgs, PipCrashingInput, parse_install, split_own
+from pip_tfmac.commands.render_plan import print_plan, warnings_to_stderr
+from pip_tfmac.flows.plan import Resolved, needs_planning, resolve
 
 
 def run_install(args: list[str], index: int) -> int:
@@ -58,7 +58,7 @@ def _install(resolved: Resolved, parsed: InstallArgs) -> int:
         code = pip_runner.run(argv, capture=False, stdout_to_stderr=as_json).returncode
     report: dict[str, Any] = {"version": 1, "plan": resolved.to_json(), "pip_exit_code": code, "verify": None}
     if code == 0 and not parsed.dry_run and _should_verify(resolved, parsed):
-        from pip_tfmac import verify
+        from pip_tfmac.flows import verify
 
         result = verify.verify(resolved.python, require_gpu=parsed.own.require_gpu,
                                timeout=parsed.own.verify_timeout)
@@ -79,7 +79,7 @@ def _fast_reinstall(resolved: Resolved, parsed: InstallArgs) -> Optional[int]:
             or resolved.wheelhouse is None or resolved.plan.target.cross
             or any(a in parsed.passthrough for a in ("--user", "--prefix", "--root", "--no-deps"))):
         return None
-    from pip_tfmac import fastinstall
+    from pip_tfmac.wheelhouse import fastinstall
 
     names = [item.filename for item in resolved.result.resolved()]
     try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Optional
 
 from pip_tfmac.commands._common import open_wheelhouse
-from pip_tfmac.pipargs import parse_install
-from pip_tfmac.report import print_plan
-from pip_tfmac.resolve import resolve
+from pip_tfmac.runners.pipargs import parse_install
+from pip_tfmac.commands.render_plan import print_plan
+from pip_tfmac.flows.plan import resolve
 
 
 def run(args: list[str], index: Optional[int]) -> int:

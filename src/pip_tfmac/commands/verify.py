@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
-from pip_tfmac import verify
+from pip_tfmac.flows import verify
 from pip_tfmac.errors import UsageError
-from pip_tfmac.interpreter import resolve_target_python
+from pip_tfmac.runners.interpreter import resolve_target_python
 
 
 class _Parser(argparse.ArgumentParser):

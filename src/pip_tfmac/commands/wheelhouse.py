@@ -15,7 +15,7 @@ import json
 import sys
 from typing import NoReturn
 
-from pip_tfmac.cache import Entry, Wheelhouse
+from pip_tfmac.wheelhouse.store import Entry, Wheelhouse
 from pip_tfmac.errors import ExitCode, UsageError
 
 SUBCOMMANDS = ("dir", "list", "info", "verify", "remove", "purge")
@@ -98,7 +98,7 @@ def run(args: list[str], index: int | None) -> int:
 
 
 def _rows(house: Wheelhouse, pattern: str | None) -> list[tuple[Entry | None, str, int]]:
-    from pip_tfmac.cache import _matches
+    from pip_tfmac.wheelhouse.store import _matches
 
     entries = house.entries()
     present = {p.name: p.stat().st_size for p in house.find_links_dir.glob("*.whl")}

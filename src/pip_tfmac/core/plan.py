@@ -22,11 +22,11 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from pip_tfmac.knowledge import Knowledge, MetalChoice, minor_of
-from pip_tfmac.target import Target
+from pip_tfmac.core.knowledge import Knowledge, MetalChoice, minor_of
+from pip_tfmac.core.target import Target
 
 if TYPE_CHECKING:
-    from pip_tfmac.recipes import Recipe
+    from pip_tfmac.core.recipes import Recipe
 
 PLAN_JSON_VERSION = 1
 ALIAS_LABEL = "tfmac.1"  # local version label of alias wheels: visibly ours, wins ties

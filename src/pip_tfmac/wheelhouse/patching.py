@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from pip_tfmac import wheels
+from pip_tfmac.wheelhouse import wheelfile as wheels
 from pip_tfmac.errors import BadInputError
-from pip_tfmac.recipes import Recipe, RequirementEdit, StandIn
+from pip_tfmac.core.recipes import Recipe, RequirementEdit, StandIn
 
 
 class PatchError(BadInputError):

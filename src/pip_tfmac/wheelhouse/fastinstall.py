@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from pip_tfmac import unpacked
+from pip_tfmac.wheelhouse import unpacked
 from pip_tfmac.errors import EnvironmentError_
 
 if TYPE_CHECKING:
-    from pip_tfmac.cache import Wheelhouse
+    from pip_tfmac.wheelhouse.store import Wheelhouse
 
 _PROBE = r"""
 import json, sys, sysconfig
@@ -453,7 +453,7 @@ def _install_from_store(
     jobs: int | None,
     write_jobs: int,
 ) -> FastInstallResult:
-    from pip_tfmac.cache import sha256_file
+    from pip_tfmac.wheelhouse.store import sha256_file
 
     entries = wheelhouse.entries()
 
@@ -537,7 +537,7 @@ def _install_trees(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m pip_tfmac.fastinstall [--no-compile] [--wheelhouse DIR [--hardlink]]
+    """`python -m pip_tfmac.wheelhouse.fastinstall [--no-compile] [--wheelhouse DIR [--hardlink]]
     PYTHON WHEEL...` (used by bench/reinstall.py)."""
     args = list(sys.argv[1:] if argv is None else argv)
     compile_bytecode = "--no-compile" not in args
@@ -545,14 +545,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = None
     if "--wheelhouse" in args:
         at = args.index("--wheelhouse")
-        from pip_tfmac.cache import Wheelhouse
+        from pip_tfmac.wheelhouse.store import Wheelhouse
 
         store = Wheelhouse(Path(args[at + 1]))
         del args[at : at + 2]
     args = [a for a in args if a not in ("--no-compile", "--compile", "--hardlink")]
     if len(args) < 2:
         print(
-            "usage: python -m pip_tfmac.fastinstall [--no-compile] PYTHON WHEEL...", file=sys.stderr
+            "usage: python -m pip_tfmac.wheelhouse.fastinstall [--no-compile] PYTHON WHEEL...", file=sys.stderr
         )
         return 64
     try:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from pip_tfmac.errors import BadInputError, UsageError
-from pip_tfmac.plan import Request
-from pip_tfmac.target import MACOS_ARM64
+from pip_tfmac.core.plan import Request
+from pip_tfmac.core.target import MACOS_ARM64
 
 # pip-tfmac's own options for install/download/plan: name -> takes a value. None is a prefix of a
 # pip option (optparse would expand an abbreviation to pip's option otherwise).

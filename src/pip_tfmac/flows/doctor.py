@@ -28,9 +28,10 @@ from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pip_tfmac import knowledge as kn
+from pip_tfmac.core import knowledge as kn
+from pip_tfmac.knowledge import load as load_knowledge
 from pip_tfmac.errors import ExitCode, VerifyFailedError
-from pip_tfmac.verify import DEFAULT_TIMEOUT, MachineFacts, run_probe
+from pip_tfmac.flows.verify import DEFAULT_TIMEOUT, MachineFacts, run_probe
 
 SCHEMA = 1
 ERROR = "error"
@@ -221,7 +222,7 @@ def pip_check(python: str, *, timeout: float = DEFAULT_TIMEOUT) -> tuple[str, ..
 
 def pip_command(python: str, args: Sequence[str]) -> list[str]:
     """pip acting on `python`: pip-tfmac's own pip with --python, so the target needs no pip."""
-    from pip_tfmac.passthrough import pip_argv
+    from pip_tfmac.runners.passthrough import pip_argv
 
     return pip_argv(["--python", python, *args])
 
@@ -233,7 +234,7 @@ def pip_command(python: str, args: Sequence[str]) -> list[str]:
 def diagnose(
     env: Environment, pip_check_lines: Sequence[str] = (), knowledge: kn.Knowledge | None = None
 ) -> tuple[Finding, ...]:
-    k = knowledge if knowledge is not None else kn.load()
+    k = knowledge if knowledge is not None else load_knowledge()
     findings: list[Finding] = []
     findings += _rosetta(env)
     findings += _tensorflow_builds(env, k)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from pip_tfmac import errors, recipes
-from pip_tfmac import pip as pip_runner
-from pip_tfmac.plan import Plan
-from pip_tfmac.wheels import Origin, Provenance, build_alias_wheel
+from pip_tfmac.runners import pip as pip_runner
+from pip_tfmac.core.plan import Plan
+from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance, build_alias_wheel
 
 
 def build_local_wheels(plan: Plan, wheelhouse: Any, python: str, args: Any) -> list[str]:
@@ -44,7 +44,7 @@ def _alias(alias: Any, wheelhouse: Any) -> str:
 
 def _pip_options(args: Any) -> list[str]:
     """The user's index options (private index, find-links...) for pip download/wheel."""
-    from pip_tfmac.cache import _download_args
+    from pip_tfmac.wheelhouse.store import _download_args
 
     out: list[str] = []
     skip = False
@@ -64,7 +64,7 @@ _TARGET_OPTIONS = {"--platform", "--python-version", "--abi", "--implementation"
 
 
 def _recipe(recipe: recipes.Recipe, wheelhouse: Any, python: str, args: Any) -> list[str]:
-    from pip_tfmac.patching import build_patched_wheel, build_standin_wheels
+    from pip_tfmac.wheelhouse.patching import build_patched_wheel, build_standin_wheels
 
     out: list[str] = []
     provenance = Provenance(rule=recipe.id, source=recipe.source,
@@ -85,7 +85,7 @@ def _recipe(recipe: recipes.Recipe, wheelhouse: Any, python: str, args: Any) -> 
 
 
 def _patched_filename(recipe: recipes.Recipe) -> str:
-    from pip_tfmac.wheels import wheel_filename
+    from pip_tfmac.wheelhouse.wheelfile import wheel_filename
 
     return wheel_filename(recipe.name, recipe.version)
 

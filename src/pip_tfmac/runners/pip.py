@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from pip_tfmac.interpreter import same_interpreter
+from pip_tfmac.runners.interpreter import same_interpreter
 
 
 @dataclass(frozen=True)

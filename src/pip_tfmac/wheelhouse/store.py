@@ -50,7 +50,7 @@ from urllib.parse import urlsplit, urlunsplit
 from filelock import FileLock, Timeout
 
 from pip_tfmac.errors import CacheError
-from pip_tfmac.wheels import Provenance
+from pip_tfmac.wheelhouse.wheelfile import Provenance
 
 INDEX_FORMAT = 1
 ENV_VAR = "PIP_TFMAC_CACHE_DIR"
@@ -610,7 +610,7 @@ def fetch_wheels(
     """
     from urllib.parse import unquote
 
-    from pip_tfmac import pip as pip_runner
+    from pip_tfmac.runners import pip as pip_runner
 
     with tempfile.TemporaryDirectory(prefix="pip-tfmac-fetch-") as work:
         argv = pip_runner.base_argv(python, general) + [

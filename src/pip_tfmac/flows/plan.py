@@ -16,14 +16,15 @@ from typing import Any, Callable, Optional, Sequence
 from packaging.utils import canonicalize_name
 
 from pip_tfmac import errors, recipes
-from pip_tfmac.builds import build_local_wheels
-from pip_tfmac.interpreter import python_option, resolve_target_python
-from pip_tfmac.knowledge import Knowledge, load
-from pip_tfmac.pip import PipResult, base_argv, run_with_report
-from pip_tfmac.pipargs import InstallArgs
-from pip_tfmac.plan import (Plan, PlanOptions, Problem, hash_pinned_changes, pair_with_resolution, plan_request,
+from pip_tfmac.wheelhouse.build import build_local_wheels
+from pip_tfmac.runners.interpreter import python_option, resolve_target_python
+from pip_tfmac.core.knowledge import Knowledge
+from pip_tfmac.knowledge import load
+from pip_tfmac.runners.pip import PipResult, base_argv, run_with_report
+from pip_tfmac.runners.pipargs import InstallArgs
+from pip_tfmac.core.plan import (Plan, PlanOptions, Problem, hash_pinned_changes, pair_with_resolution, plan_request,
                             touches_family)
-from pip_tfmac.target import Target, cross_target, probe
+from pip_tfmac.core.target import Target, cross_target, probe
 
 
 @dataclass

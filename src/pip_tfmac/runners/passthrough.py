@@ -12,7 +12,7 @@ import subprocess
 import sys
 from typing import Sequence
 
-from pip_tfmac.interpreter import python_option, resolve_target_python, same_interpreter
+from pip_tfmac.runners.interpreter import python_option, resolve_target_python, same_interpreter
 
 # Runs pip's console entry point with argv[0] = "pip", so usage and help text read as they
 # do for the `pip` command (pip derives its program name from argv[0]).

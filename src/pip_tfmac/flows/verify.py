@@ -20,7 +20,7 @@ from typing import Any
 
 from pip_tfmac.errors import ExitCode
 
-PROBE_SCRIPT = Path(__file__).with_name("_probe.py")
+PROBE_SCRIPT = Path(__file__).parent.parent / "runners" / "_probe.py"
 DEFAULT_TIMEOUT = 180.0  # a first `import tensorflow` on a cold macOS disk can take a minute
 STAGE_PREFIX = "pip-tfmac-probe: "
 STDERR_TAIL = 3000
@@ -334,7 +334,7 @@ def _probe_source() -> list[str]:
         return [str(PROBE_SCRIPT)]
     from importlib import resources
 
-    return ["-c", resources.files("pip_tfmac").joinpath("_probe.py").read_text("utf-8")]
+    return ["-c", resources.files("pip_tfmac").joinpath("runners").joinpath("_probe.py").read_text("utf-8")]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

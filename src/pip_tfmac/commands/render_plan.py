@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from pip_tfmac.resolve import Resolved
+from pip_tfmac.flows.plan import Resolved
 
 
 def plan_text(resolved: Resolved) -> str:

@@ -3,25 +3,18 @@
 Everything the planner decides comes from here: which distribution provides TensorFlow on
 macOS arm64, which tensorflow-metal goes with which TF minor (and how sure we are), which
 companions are coupled to the TF minor, and which releases have arm64 wheels per Python.
-The files are package data; this module only reads them.
+The files are package data, read by pip_tfmac.knowledge.load(); this module only parses
+their content (no I/O).
 """
 
 from __future__ import annotations
 
-import functools
-import sys
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Mapping, Optional
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised by tox on 3.9/3.10
-    import tomli as tomllib
 
 VERIFIED = "verified"
 UNVERIFIED = "unverified"
@@ -235,15 +228,8 @@ def _spec(text: str) -> SpecifierSet:
     return SpecifierSet(text)
 
 
-def _read(name: str) -> dict[str, Any]:
-    data = resources.files("pip_tfmac").joinpath("knowledge").joinpath(name).read_text("utf-8")
-    return tomllib.loads(data)
-
-
-@functools.lru_cache(maxsize=None)
-def load() -> Knowledge:
-    tf = _read("tensorflow.toml")
-    wheels = _read("wheels.toml")
+def parse(tf: Mapping[str, Any], wheels: Mapping[str, Any]) -> Knowledge:
+    """Knowledge from the parsed TOML of knowledge/tensorflow.toml and knowledge/wheels.toml."""
     metal = tf["metal"]
     names = {
         canonicalize_name(n["name"]): TfName(
