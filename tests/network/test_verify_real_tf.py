@@ -22,6 +22,7 @@ from filelock import FileLock
 
 import helpers
 from pip_tfmac.flows import doctor
+from pip_tfmac.core import verify_report
 from pip_tfmac.flows import verify
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
@@ -89,7 +90,7 @@ def test_probe_reports_real_tensorflow_with_zero_gpus_and_the_op_on_the_cpu(
     tf_python: Path,
 ) -> None:
     report = verify.verify(str(tf_python), timeout=600)
-    assert report.status == verify.NO_GPU, (report.diagnosis, report.stderr_tail)
+    assert report.status == verify_report.NO_GPU, (report.diagnosis, report.stderr_tail)
     assert report.tensorflow_version == TF_VERSION
     assert dict(report.tensorflow_distributions) == {TF_DIST: TF_VERSION}
     assert report.gpus == ()

@@ -1,4 +1,4 @@
-"""cli.split_command finds the command word exactly where pip's own parser does.
+"""argv_grammar.split_command finds the command word exactly where pip's own parser does.
 
 cli.py keeps pip's value-taking general options as a hand-written set (importing pip's parser
 would cost ~100 ms per call). These tests hold that set to the installed pip's parser, and
@@ -12,7 +12,7 @@ import os
 import pytest
 from packaging.version import Version
 
-from pip_tfmac import cli
+from pip_tfmac.core import argv as argv_grammar
 
 pip = pytest.importorskip("pip")
 main_parser = pytest.importorskip("pip._internal.cli.main_parser")
@@ -50,12 +50,12 @@ def _general_options() -> tuple[set[str], set[str]]:
 
 def test_every_value_option_of_installed_pip_is_known() -> None:
     values, _ = _general_options()
-    assert values - cli.PIP_GENERAL_VALUE_OPTIONS == set()
+    assert values - argv_grammar.PIP_GENERAL_VALUE_OPTIONS == set()
 
 
 def test_extra_value_options_are_only_those_of_other_pip_versions() -> None:
     values, _ = _general_options()
-    extra = cli.PIP_GENERAL_VALUE_OPTIONS - values
+    extra = argv_grammar.PIP_GENERAL_VALUE_OPTIONS - values
     assert extra <= set(ONLY_IN_NEWER_PIP), extra
     for option in extra:
         # absent here only because the installed pip predates it
@@ -64,13 +64,13 @@ def test_extra_value_options_are_only_those_of_other_pip_versions() -> None:
 
 def test_no_flag_is_taken_for_a_value_option() -> None:
     _, flags = _general_options()
-    assert flags & cli.PIP_GENERAL_VALUE_OPTIONS == set()
+    assert flags & argv_grammar.PIP_GENERAL_VALUE_OPTIONS == set()
 
 
 def test_flag_options_match_installed_pip_if_listed() -> None:
-    """cli.PIP_GENERAL_FLAG_OPTIONS, where cli keeps one (to read abbreviations as optparse
+    """argv_grammar.PIP_GENERAL_FLAG_OPTIONS, where cli keeps one (to read abbreviations as optparse
     does), is held to pip's parser in the same way."""
-    known = getattr(cli, "PIP_GENERAL_FLAG_OPTIONS", None)
+    known = getattr(argv_grammar, "PIP_GENERAL_FLAG_OPTIONS", None)
     if known is None:
         pytest.skip("cli keeps no list of flag options")
     _, flags = _general_options()
@@ -141,7 +141,7 @@ def _ids() -> list[str]:
 
 @pytest.mark.parametrize(("argv", "index", "command"), TRICKY, ids=_ids())
 def test_split_command(argv: list[str], index: int | None, command: str | None) -> None:
-    assert cli.split_command(argv) == (index, command)
+    assert argv_grammar.split_command(argv) == (index, command)
 
 
 def _pip_split(argv: list[str]) -> tuple[int | None, str | None]:

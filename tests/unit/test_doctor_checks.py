@@ -11,12 +11,16 @@ from __future__ import annotations
 import pytest
 from packaging.tags import Tag
 
-from pip_tfmac.flows import doctor
+from pip_tfmac.commands import render_doctor
+from pip_tfmac.core import doctor_model as doctor_fixes
+from pip_tfmac.core import doctor_model
+from pip_tfmac.core import doctor_rules
+from pip_tfmac.core import wheel_tags
 from pip_tfmac.core import knowledge
 from pip_tfmac.knowledge import load as load_knowledge
-from pip_tfmac.flows.doctor import Distribution, Environment, Finding
+from pip_tfmac.core.doctor_model import Distribution, Environment, Finding
 from pip_tfmac.errors import ExitCode
-from pip_tfmac.flows.verify import MachineFacts
+from pip_tfmac.core.verify_report import MachineFacts
 
 MAC = MachineFacts(
     sys_platform="darwin",
@@ -45,7 +49,7 @@ def metal(version: str) -> Distribution:
 
 
 def check(facts: MachineFacts, *dists: Distribution, pip_check: tuple[str, ...] = ()):
-    return doctor.diagnose(Environment(facts.executable, facts, dists), pip_check)
+    return doctor_rules.diagnose(Environment(facts.executable, facts, dists), pip_check, load_knowledge())
 
 
 def ids(findings: tuple[Finding, ...]) -> list[str]:
@@ -65,7 +69,7 @@ def test_healthy_mac_environment_has_no_findings() -> None:
 def test_rosetta_python_is_an_error_with_the_arm64_fix() -> None:
     rosetta = MachineFacts(**{**MAC.__dict__, "machine": "x86_64", "rosetta": True})
     finding = one(check(rosetta, tf("2.15.1", tag="cp311-cp311-macosx_10_15_x86_64")), "rosetta")
-    assert finding.severity == doctor.ERROR
+    assert finding.severity == doctor_model.ERROR
     assert "sysctl.proc_translated" in finding.message
     assert "arm64 Python" in finding.fix
     assert finding.action is None  # an interpreter is never replaced for the user
@@ -74,7 +78,7 @@ def test_rosetta_python_is_an_error_with_the_arm64_fix() -> None:
 def test_macos_too_old_for_the_plugin() -> None:
     old = MachineFacts(**{**MAC.__dict__, "macos_version": "12.0"})
     finding = one(check(old, tf("2.15.1"), metal("1.1.0")), "macos-too-old")
-    assert finding.severity == doctor.ERROR
+    assert finding.severity == doctor_model.ERROR
     assert "12.1" in finding.message  # the pair's own minimum, from the knowledge file
     assert (
         check(
@@ -89,7 +93,7 @@ def test_python_without_a_metal_wheel() -> None:
     finding = one(
         check(py313, tf("2.20.0", tag="cp313-cp313-macosx_12_0_arm64")), "python-without-metal"
     )
-    assert finding.severity == doctor.WARNING
+    assert finding.severity == doctor_model.WARNING
     assert "3.13" in finding.message
     assert "3.12" in finding.fix  # the newest Python the knowledge lists a metal wheel for
 
@@ -97,11 +101,11 @@ def test_python_without_a_metal_wheel() -> None:
 def test_both_tensorflow_and_tensorflow_macos_owning_the_package() -> None:
     findings = check(MAC, tf("2.15.1"), tf("2.15.1", name="tensorflow-macos"), metal("1.1.0"))
     finding = one(findings, "mixed-tensorflow")
-    assert finding.severity == doctor.ERROR
+    assert finding.severity == doctor_model.ERROR
     assert finding.action is not None
     assert set(finding.action.removes) == {"tensorflow", "tensorflow-macos"}
     assert finding.action.steps[-1] == ("install", "tensorflow==2.15.1")  # provider for >=2.13
-    plan = doctor.render_plan(findings)
+    plan = render_doctor.render_plan(findings)
     assert "REMOVES tensorflow-macos (not reinstalled)" in plan
     assert "REMOVES tensorflow (step 2 installs it again)" in plan
 
@@ -121,10 +125,10 @@ def test_tensorflow_macos_redirect_without_files_is_not_a_mix() -> None:
 @pytest.mark.parametrize(
     ("tf_version", "metal_version", "severity", "fixed_to"),
     [
-        ("2.18.1", "1.1.0", doctor.ERROR, "1.2.0"),  # known broken (#81987)
-        ("2.15.1", "1.0.1", doctor.ERROR, "1.1.0"),  # no rule pairs them
-        ("2.13.1", "1.1.0", doctor.ERROR, "1.0.1"),
-        ("2.19.0", "1.2.0", doctor.WARNING, None),  # unverified, and nothing verified exists
+        ("2.18.1", "1.1.0", doctor_model.ERROR, "1.2.0"),  # known broken (#81987)
+        ("2.15.1", "1.0.1", doctor_model.ERROR, "1.1.0"),  # no rule pairs them
+        ("2.13.1", "1.1.0", doctor_model.ERROR, "1.0.1"),
+        ("2.19.0", "1.2.0", doctor_model.WARNING, None),  # unverified, and nothing verified exists
     ],
 )
 def test_metal_pairing(tf_version: str, metal_version: str, severity: str, fixed_to) -> None:
@@ -147,8 +151,8 @@ def test_metal_pairing_comes_from_the_knowledge_files() -> None:
     ]
     trusting = knowledge.Knowledge(**{**real.__dict__, "metal_pairs": tuple(verified)})
     env = Environment("py", MAC, (tf("2.18.1"), metal("1.1.0")))
-    assert "metal-pairing" in ids(doctor.diagnose(env, (), real))
-    assert "metal-pairing" not in ids(doctor.diagnose(env, (), trusting))
+    assert "metal-pairing" in ids(doctor_rules.diagnose(env, (), real))
+    assert "metal-pairing" not in ids(doctor_rules.diagnose(env, (), trusting))
 
 
 def test_tensorflow_without_metal_on_apple_silicon() -> None:
@@ -185,7 +189,7 @@ def test_no_metal_findings_off_the_mac() -> None:
 )
 def test_tag_matches(tag: str, facts: MachineFacts, ok: bool) -> None:
     interpreter, abi, platform = tag.split("-")
-    assert doctor.tag_matches(Tag(interpreter, abi, platform), facts) is ok
+    assert wheel_tags.tag_matches(Tag(interpreter, abi, platform), facts) is ok
 
 
 def test_x86_64_wheel_in_an_arm64_env() -> None:
@@ -201,7 +205,7 @@ def test_conda_env_with_tensorflow_deps() -> None:
         **{**MAC.__dict__, "conda": True, "conda_packages": ("python", "tensorflow-deps")}
     )
     finding = one(check(conda, tf("2.15.1"), metal("1.1.0")), "conda-tensorflow-deps")
-    assert finding.severity == doctor.ERROR
+    assert finding.severity == doctor_model.ERROR
     assert "conda remove tensorflow-deps" in finding.fix
     assert finding.action is None  # conda packages are never changed for the user
 
@@ -214,7 +218,7 @@ def test_keras3_with_a_package_that_needs_tf_keras() -> None:
         dist("tf-models", "2.16.0", "tf-keras>=2.16"),
     )
     finding = one(check(MAC, *base), "keras3-needs-tf-keras")
-    assert finding.severity == doctor.ERROR
+    assert finding.severity == doctor_model.ERROR
     assert finding.action is not None
     assert finding.action.steps == (("install", "tf-keras==2.16.*"),)  # same minor (knowledge)
     # pip check says the same thing; it is not reported twice.
@@ -233,7 +237,7 @@ def test_keras3_with_tf_keras_installed_needs_the_legacy_switch() -> None:
         dist("hub", "1.0", "keras<3"),
     )
     finding = one(check(MAC, *installed), "keras3-needs-tf-keras")
-    assert finding.severity == doctor.WARNING and "TF_USE_LEGACY_KERAS=1" in finding.fix
+    assert finding.severity == doctor_model.WARNING and "TF_USE_LEGACY_KERAS=1" in finding.fix
     legacy = MachineFacts(**{**MAC.__dict__, "env": (("TF_USE_LEGACY_KERAS", "1"),)})
     assert check(legacy, *installed) == ()
 
@@ -266,9 +270,9 @@ def test_pip_check_platform_line_is_not_repeated_for_a_foreign_wheel() -> None:
 
 
 def test_exit_code_is_zero_only_without_problems() -> None:
-    clean = doctor.DoctorReport("py", MAC, ())
-    info = doctor.DoctorReport("py", MAC, (Finding("x", doctor.INFO, "fyi", ""),))
-    warn = doctor.DoctorReport("py", MAC, (Finding("x", doctor.WARNING, "hm", ""),))
+    clean = doctor_model.DoctorReport("py", MAC, ())
+    info = doctor_model.DoctorReport("py", MAC, (Finding("x", doctor_model.INFO, "fyi", ""),))
+    warn = doctor_model.DoctorReport("py", MAC, (Finding("x", doctor_model.WARNING, "hm", ""),))
     assert clean.exit_code == info.exit_code == ExitCode.OK
     assert warn.exit_code == ExitCode.DOCTOR_FINDINGS == 71
     assert warn.to_json()["ok"] is False and warn.to_json()["version"] == 1
@@ -283,7 +287,7 @@ def test_plan_removes_first_and_installs_in_one_pip_run() -> None:
         dist("h5py", "3.10.0", tag="cp311-cp311-macosx_10_9_x86_64"),
         pip_check=("a 1.0 requires b>=2, which is not installed.",),
     )
-    steps = doctor.planned_steps(findings)
+    steps = doctor_fixes.planned_steps(findings)
     assert steps[0].args[:2] == ("uninstall", "-y") and steps[0].removes
     plain = [s for s in steps if s.args[0] == "install" and "--force-reinstall" not in s.args]
     assert len(plain) == 1

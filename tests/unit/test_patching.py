@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from pip_tfmac.core import recipe_parse
 from pip_tfmac.core import recipes as recipe_model
-from pip_tfmac import recipes
 from pip_tfmac.wheelhouse import patching
 from pip_tfmac.wheelhouse import wheelfile as wheels
 from pip_tfmac.wheelhouse.patching import PatchError
@@ -129,7 +129,7 @@ def demo_recipe(original: bytes, **changes: object) -> recipe_model.Recipe:
         "patch": [{"file": "patches/0001.diff", "reason": "r", "source": "s"}],
         "protobuf": [{"files": ["demo/protos/x_pb2.py"], "reason": "r", "source": "s"}],
     }
-    recipe = recipe_model.parse(data, path="recipes/demo/recipe.toml", read_patch=lambda rel: DIFF)
+    recipe = recipe_parse.parse(data, path="recipes/demo/recipe.toml", read_patch=lambda rel: DIFF)
     return replace(recipe, **changes)  # type: ignore[arg-type]
 
 

@@ -139,7 +139,7 @@ def test_the_fast_line_parser_reads_every_line_as_pips_own(tmp_path: Path) -> No
     """Lines without options skip pip's per-line optparse build: the result must be identical."""
     from pip._internal.req.req_file import RequirementsFileParser, get_line_parser
 
-    from pip_tfmac.runners.pipargs import _line_parser
+    from pip_tfmac.runners.reqfile import _line_parser
 
     reqs = tmp_path / "r.txt"
     reqs.write_text(

@@ -25,13 +25,13 @@ import pytest
 
 from pip_tfmac.core.knowledge import Knowledge
 from pip_tfmac.knowledge import load
+from pip_tfmac.core.requests import Request
+from pip_tfmac.core.step1 import hash_pinned_changes, plan_request
+from pip_tfmac.core.step2 import pair_with_resolution
 from pip_tfmac.core.plan import (
     PLAN_JSON_VERSION,
     Plan,
     PlanOptions,
-    Request,
-    pair_with_resolution,
-    plan_request,
 )
 from pip_tfmac.core.target import Target, cross_target, target_from_facts
 
@@ -1003,8 +1003,6 @@ def test_the_metal_preference_cap_decides_whether_the_bound_applies() -> None:
 
 
 def test_hash_pinned_request_that_must_be_rewritten_is_refused_with_what_changes() -> None:
-    from pip_tfmac.core.plan import hash_pinned_changes
-
     pinned = [Request("tensorflow==2.12.0", line_options=("--hash=sha256:" + "a" * 64,))]
     plan = plan_request(pinned, mac("3.10"), KNOWLEDGE)
     problem = hash_pinned_changes(pinned, plan)
@@ -1015,8 +1013,6 @@ def test_hash_pinned_request_that_must_be_rewritten_is_refused_with_what_changes
 
 
 def test_hash_pinned_lock_already_right_for_the_target_is_left_alone() -> None:
-    from pip_tfmac.core.plan import hash_pinned_changes
-
     digest = ("--hash=sha256:" + "b" * 64,)
     pinned = [Request("tensorflow-macos==2.12.0", line_options=digest),
               Request("tensorflow-metal==0.8.0", line_options=digest)]
@@ -1029,8 +1025,6 @@ def test_hash_pinned_lock_already_right_for_the_target_is_left_alone() -> None:
 
 
 def test_hash_pinned_lock_without_the_plugin_passes_with_no_metal() -> None:
-    from pip_tfmac.core.plan import hash_pinned_changes
-
     pinned = [Request("tensorflow-macos==2.12.0", line_options=("--hash=sha256:" + "d" * 64,))]
     with_metal = plan_request(pinned, mac("3.10"), KNOWLEDGE)
     problem = hash_pinned_changes(pinned, with_metal)

@@ -9,6 +9,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from pip_tfmac.core import recipe_parse
 from pip_tfmac.core import recipes as recipe_model
 from pip_tfmac import recipes
 from pip_tfmac.errors import BadInputError
@@ -103,7 +104,7 @@ def _minimal(**overrides: Any) -> dict[str, Any]:
 
 
 def _parse(data: dict[str, Any]) -> recipe_model.Recipe:
-    return recipe_model.parse(data, path="recipes/demo/recipe.toml", read_patch=lambda rel: "diff")
+    return recipe_parse.parse(data, path="recipes/demo/recipe.toml", read_patch=lambda rel: "diff")
 
 
 def test_minimal_recipe_parses() -> None:

@@ -23,7 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from pip_tfmac.commands import render_verify
+from pip_tfmac.core import verify_interpret
+from pip_tfmac.core import verify_report
 from pip_tfmac.flows import verify
+from pip_tfmac.runners import probe_tf
 from pip_tfmac.errors import ExitCode
 
 FAKE_TF = '''\
@@ -196,7 +200,7 @@ needs_proc_maps = pytest.mark.skipif(
 
 
 def test_probe_uses_only_the_standard_library_and_tensorflow() -> None:
-    source = Path(verify.PROBE_SCRIPT).read_text()
+    source = Path(probe_tf.PROBE_SCRIPT).read_text()
     imported: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -212,7 +216,7 @@ def test_probe_uses_only_the_standard_library_and_tensorflow() -> None:
 
 def test_facts_mode_reports_this_machine_without_importing_tensorflow(tmp_path: Path) -> None:
     py = make_env(tmp_path, {"crash_at_import": "segv"})  # importing TF here would kill it
-    run = verify.run_probe(str(py), "facts", timeout=60)
+    run = probe_tf.run_probe(str(py), "facts", timeout=60)
     assert run.returncode == 0 and run.payload is not None
     facts = run.payload["facts"]
     assert facts["sys_platform"] == sys.platform
@@ -225,9 +229,9 @@ def test_facts_mode_reports_this_machine_without_importing_tensorflow(tmp_path: 
 def test_injected_facts_replace_measured_ones_and_are_labelled(tmp_path: Path, inject) -> None:
     inject({**MAC, "not_a_fact": 1})
     py = make_env(tmp_path)
-    run = verify.run_probe(str(py), "facts", timeout=60)
+    run = probe_tf.run_probe(str(py), "facts", timeout=60)
     assert run.payload is not None
-    facts = verify.MachineFacts.from_probe(run.payload["facts"], run.payload["injected"])
+    facts = verify_report.MachineFacts.from_probe(run.payload["facts"], run.payload["injected"])
     assert (facts.sys_platform, facts.machine, facts.macos_version) == ("darwin", "arm64", "14.5")
     assert facts.apple_silicon and not facts.rosetta
     assert set(facts.injected) == set(MAC)  # unknown keys are not facts and are ignored
@@ -241,7 +245,7 @@ def test_gpu_present_matmul_runs_on_the_gpu_and_plugin_is_seen_loaded(
     inject(MAC)
     py = make_env(tmp_path, {"gpus": 1}, metal="1.1.0")
     report = verify.verify(str(py), require_gpu=True, timeout=60)
-    assert report.status == verify.GPU, report.diagnosis
+    assert report.status == verify_report.GPU, report.diagnosis
     assert report.exit_code == ExitCode.OK
     assert report.tensorflow_version == "2.15.1"
     assert report.metal_version == "1.1.0"
@@ -254,7 +258,7 @@ def test_gpu_present_matmul_runs_on_the_gpu_and_plugin_is_seen_loaded(
     assert report.facts is not None
     assert [Path(p).name for p in report.facts.plugin_files] == ["libmetal_plugin.dylib"]
     assert [Path(p).name for p in report.loaded_plugins] == ["libmetal_plugin.dylib"]
-    text = verify.render(report)
+    text = render_verify.render(report)
     assert "OK: TensorFlow runs on the GPU" in text
     assert "tensorflow-metal 1.1.0, loaded" in text
 
@@ -265,7 +269,7 @@ def test_plugin_on_disk_but_not_loaded_is_told_apart(tmp_path: Path, inject) -> 
     inject(MAC)
     py = make_env(tmp_path, {"gpus": 0, "load_plugins": False}, metal="1.1.0")
     report = verify.verify(str(py), timeout=60)
-    assert report.status == verify.NO_GPU
+    assert report.status == verify_report.NO_GPU
     assert report.loaded_plugins == ()
     assert report.diagnosis is not None and "did not load it" in report.diagnosis.summary
 
@@ -275,7 +279,7 @@ def test_device_is_read_back_not_assumed(tmp_path: Path, inject) -> None:
     inject(MAC)
     py = make_env(tmp_path, {"gpus": 1, "gpu_ops_run_on_gpu": False}, metal="1.1.0")
     report = verify.verify(str(py), require_gpu=False, timeout=60)
-    assert report.status == verify.GPU_UNUSED
+    assert report.status == verify_report.GPU_UNUSED
     assert report.gpu_run is not None and report.gpu_run.device_kind == "CPU:0"
     assert report.exit_code == ExitCode.OK
     strict = verify.verify(str(py), require_gpu=True, timeout=60)
@@ -285,9 +289,9 @@ def test_device_is_read_back_not_assumed(tmp_path: Path, inject) -> None:
 def test_no_gpu_is_a_warning_unless_required(tmp_path: Path) -> None:
     py = make_env(tmp_path, {"gpus": 0})
     report = verify.verify(str(py), timeout=60)
-    assert report.status == verify.NO_GPU
+    assert report.status == verify_report.NO_GPU
     assert report.exit_code == ExitCode.OK
-    assert "WARNING: no GPU" in verify.render(report)
+    assert "WARNING: no GPU" in render_verify.render(report)
     assert verify.verify(str(py), require_gpu=True, timeout=60).exit_code == 70
 
 
@@ -306,7 +310,7 @@ def test_segfault_at_import_becomes_a_diagnosis(tmp_path: Path, inject) -> None:
     inject(MAC)
     py = make_env(tmp_path, {"crash_at_import": "segv"}, metal="1.1.0")
     report = verify.verify(str(py), timeout=60)
-    assert report.status == verify.CRASHED
+    assert report.status == verify_report.CRASHED
     assert report.exit_code == ExitCode.VERIFY_FAILED == 73
     assert report.crash_stage == "import"
     assert report.diagnosis is not None
@@ -325,7 +329,7 @@ def test_illegal_instruction_under_rosetta_points_at_an_arm64_python(
     inject({**MAC, "machine": "x86_64", "rosetta": True})
     py = make_env(tmp_path, {"crash_at_import": "ill"})
     report = verify.verify(str(py), timeout=60)
-    assert report.status == verify.CRASHED
+    assert report.status == verify_report.CRASHED
     assert report.diagnosis is not None
     assert "SIGILL" in report.diagnosis.summary and "Rosetta" in report.diagnosis.summary
     assert "arm64 Python" in report.diagnosis.fix
@@ -337,7 +341,7 @@ def test_missing_symbol_from_plugin_is_a_pairing_diagnosis(tmp_path: Path, injec
     inject(MAC)
     py = make_env(tmp_path, {"crash_at_import": "symbol"}, metal="1.1.0")
     report = verify.verify(str(py), timeout=60)
-    assert report.status == verify.IMPORT_FAILED
+    assert report.status == verify_report.IMPORT_FAILED
     assert report.exit_code == 73
     assert report.diagnosis is not None
     assert "Metal plugin" in report.diagnosis.summary
@@ -350,7 +354,7 @@ def test_crash_in_gpu_matmul_keeps_what_was_learned(tmp_path: Path, inject) -> N
     inject(MAC)
     py = make_env(tmp_path, {"gpus": 1, "crash_in_gpu_matmul": True}, metal="1.1.0")
     report = verify.verify(str(py), timeout=60)
-    assert report.status == verify.CRASHED
+    assert report.status == verify_report.CRASHED
     assert report.crash_stage == "matmul-gpu"
     assert report.tensorflow_version == "2.15.1" and len(report.gpus) == 1
     assert report.diagnosis is not None and "/GPU:0" in report.diagnosis.summary
@@ -361,7 +365,7 @@ def test_wrong_gpu_result_fails_verification(tmp_path: Path, inject) -> None:
     inject(MAC)
     py = make_env(tmp_path, {"gpus": 1, "wrong_gpu_result": True}, metal="1.1.0")
     report = verify.verify(str(py), timeout=60)
-    assert report.status == verify.WRONG_RESULT
+    assert report.status == verify_report.WRONG_RESULT
     assert report.exit_code == 73
 
 
@@ -370,7 +374,7 @@ def test_hanging_import_is_killed_at_the_time_limit(tmp_path: Path) -> None:
     start = time.monotonic()
     report = verify.verify(str(py), timeout=3)
     assert time.monotonic() - start < 30
-    assert report.status == verify.TIMEOUT
+    assert report.status == verify_report.TIMEOUT
     assert report.exit_code == 73
     assert report.diagnosis is not None and "stage: import" in report.diagnosis.summary
 
@@ -378,14 +382,14 @@ def test_hanging_import_is_killed_at_the_time_limit(tmp_path: Path) -> None:
 def test_stdout_noise_from_native_code_does_not_break_the_report(tmp_path: Path) -> None:
     py = make_env(tmp_path, {"crash_at_import": "stdout-noise", "gpus": 0})
     report = verify.verify(str(py), timeout=60)
-    assert report.status == verify.NO_GPU
+    assert report.status == verify_report.NO_GPU
     assert "noise a native library printed" in report.stderr_tail
 
 
 def test_tensorflow_not_installed(tmp_path: Path) -> None:
     py = make_env(tmp_path, with_tf=False)
     report = verify.verify(str(py), timeout=60)
-    assert report.status == verify.IMPORT_FAILED
+    assert report.status == verify_report.IMPORT_FAILED
     assert report.exit_code == 73
     assert report.diagnosis is not None
     assert "not installed" in report.diagnosis.summary
@@ -394,7 +398,7 @@ def test_tensorflow_not_installed(tmp_path: Path) -> None:
 
 def test_missing_interpreter_is_a_probe_error(tmp_path: Path) -> None:
     report = verify.verify(str(tmp_path / "no-such-python"), timeout=10)
-    assert report.status == verify.PROBE_ERROR
+    assert report.status == verify_report.PROBE_ERROR
     assert report.exit_code == 73
 
 
@@ -452,7 +456,7 @@ def test_run_post_install_prints_the_table_and_returns_the_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     py = make_env(tmp_path, {"gpus": 0})
-    code = verify.run_post_install(str(py), require_gpu=True, as_json=False, timeout=60)
+    code = render_verify.run_post_install(str(py), require_gpu=True, as_json=False, timeout=60)
     assert code == 70
     out = capsys.readouterr().out
     assert out.startswith("pip-tfmac verify")
@@ -467,9 +471,9 @@ def test_verify_command_rejects_a_non_positive_timeout() -> None:
 
 def test_crash_without_any_report_is_still_diagnosed() -> None:
     """A probe killed before its first stage marker: no facts at all, still a diagnosis."""
-    run = verify.ProbeRun(-4, None, None, {}, "", False, 0.5)
-    report = verify.interpret("/x/python", run, require_gpu=False)
-    assert report.status == verify.CRASHED and report.exit_code == 73
+    run = verify_report.ProbeRun(-4, None, None, {}, "", False, 0.5)
+    report = verify_interpret.interpret("/x/python", run, require_gpu=False)
+    assert report.status == verify_report.CRASHED and report.exit_code == 73
     assert report.diagnosis is not None
     assert (
         "SIGILL" in report.diagnosis.summary

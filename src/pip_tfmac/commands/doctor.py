@@ -10,6 +10,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 
+from pip_tfmac.commands import render_doctor
+from pip_tfmac.core import doctor_model as doctor_fixes
+from pip_tfmac.core import doctor_model
 from pip_tfmac.flows import doctor
 from pip_tfmac.commands.verify import parse, parser
 from pip_tfmac.runners.interpreter import resolve_target_python
@@ -27,28 +30,28 @@ def run(args: list[str], index: int | None) -> int:
     fix = ns.fix or command == "repair"
     python = resolve_target_python(["--python", ns.python] if ns.python else args)
     report = doctor.doctor(python, timeout=ns.timeout)
-    if not fix or not doctor.plan_fixes(report.findings):
+    if not fix or not doctor_fixes.plan_fixes(report.findings):
         if fix and not ns.json:
-            print(doctor.render(report))
-            print(doctor.render_plan(report.findings))
+            print(render_doctor.render(report))
+            print(render_doctor.render_plan(report.findings))
             return int(report.exit_code)
-        return doctor.emit(report, as_json=ns.json)
+        return render_doctor.emit(report, as_json=ns.json)
     # With --json, stdout carries one JSON object at the end; the plan and pip's output go to
     # stderr. For people, everything goes to stdout in reading order.
     stream = sys.stderr if ns.json else sys.stdout
     if not ns.json:
-        print(doctor.render(report))
-    print(doctor.render_plan(report.findings), file=stream, flush=True)
+        print(render_doctor.render(report))
+    print(render_doctor.render_plan(report.findings), file=stream, flush=True)
     if ns.dry_run:
         if ns.json:
-            return doctor.emit(dataclasses.replace(report, show_plan=True), as_json=True)
+            return render_doctor.emit(dataclasses.replace(report, show_plan=True), as_json=True)
         print("(--dry-run: nothing was changed)")
         return int(report.exit_code)
     applied = doctor.apply_fixes(python, report.findings, out=stream)
     after = doctor.doctor(python, timeout=ns.timeout)
-    final = doctor.DoctorReport(
+    final = doctor_model.DoctorReport(
         python, after.facts, after.findings, before=report.findings, applied=applied, show_plan=True
     )
     if not ns.json:
         print()
-    return doctor.emit(final, as_json=ns.json)
+    return render_doctor.emit(final, as_json=ns.json)

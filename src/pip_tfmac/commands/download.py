@@ -8,16 +8,15 @@ TensorFlow family are plain `pip download`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
-from pip_tfmac.runners import pip as pip_runner
-from pip_tfmac.commands._common import asks_for_help, open_wheelhouse
+from pip_tfmac.commands._common import asks_for_help
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.knowledge import load
 from pip_tfmac.runners.passthrough import exec_pip
 from pip_tfmac.runners.pipargs import parse_install, split_own
 from pip_tfmac.commands.render_plan import print_plan, warnings_to_stderr
+from pip_tfmac.flows.download import download
 from pip_tfmac.flows.plan import needs_planning, resolve
 
 _DEST = ("-d", "--dest", "--destination-dir", "--destination-directory")
@@ -59,32 +58,17 @@ def run(args: list[str], index: Optional[int]) -> int:
         return exec_pip(args)
     if not needs_planning(parsed, load()):
         return exec_pip([*args[: index + 1], *rest])
-    resolved = resolve(parsed, open_wheelhouse(parsed))
+    resolved = resolve(parsed)
     try:
         if parsed.own.explain:
             print_plan(resolved, as_json=parsed.own.json)
         else:
             warnings_to_stderr(resolved)
-        if resolved.wheelhouse is None:
-            argv = pip_runner.base_argv(resolved.python, parsed.general) + ["download"]
-            argv += (["-d", dest] if dest else []) + resolved.pip_install_args()
-            return pip_runner.run(argv, capture=False).returncode
-        # Every wheel of the plan goes into the wheelhouse, hash-checked; -d DIR gets a copy.
-        paths = resolved.wheelhouse.fetch_wheels(
-            Path(resolved.requirements_file), resolved.pip_install_args(requirements=False),
-            resolved.python, general=parsed.general,
-        )
-        names = sorted({p.name for p in paths} | {Path(b).name for b in resolved.built})
-        if dest:
-            resolved.wheelhouse.export(names, Path(dest))
-        if not resolved.plan.target.cross and not dest:
-            # Ready for `install --offline` here: unpacked, compiled trees make it the fast path.
-            from pip_tfmac.wheelhouse.fastinstall import warm_trees
-
-            warm_trees(resolved.wheelhouse, names, resolved.python)
-        where = dest or str(resolved.wheelhouse.find_links_dir)
-        print(f"Saved {len(names)} wheels for {resolved.plan.target.describe} in {where}")
-        for name in names:
+        outcome = download(resolved, dest)
+        if outcome.pip_exit_code is not None:
+            return outcome.pip_exit_code
+        print(f"Saved {len(outcome.names)} wheels for {resolved.plan.target.describe} in {outcome.where}")
+        for name in outcome.names:
             print(f"  {name}")
         return 0
     finally:

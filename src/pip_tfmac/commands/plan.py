@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pip_tfmac.commands._common import open_wheelhouse
 from pip_tfmac.runners.pipargs import parse_install
 from pip_tfmac.commands.render_plan import print_plan
 from pip_tfmac.flows.plan import resolve
@@ -13,7 +12,7 @@ from pip_tfmac.flows.plan import resolve
 def run(args: list[str], index: Optional[int]) -> int:
     assert index is not None
     parsed = parse_install(args, index, "install")
-    resolved = resolve(parsed, open_wheelhouse(parsed))
+    resolved = resolve(parsed)
     try:
         print_plan(resolved, as_json=parsed.own.json)
         return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
+from pip_tfmac.commands import render_verify
+from pip_tfmac.core import verify_report
 from pip_tfmac.flows import verify
 from pip_tfmac.errors import UsageError
 from pip_tfmac.runners.interpreter import resolve_target_python
@@ -34,7 +36,7 @@ def parser(command: str, description: str) -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout",
         type=float,
-        default=verify.DEFAULT_TIMEOUT,
+        default=verify_report.DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help="time limit for the probe (default: %(default)s)",
     )
@@ -61,4 +63,4 @@ def run(args: list[str], index: int | None) -> int:
         return int(exc.code or 0)
     python = resolve_target_python(["--python", ns.python] if ns.python else args)
     report = verify.verify(python, require_gpu=ns.require_gpu, timeout=ns.timeout)
-    return verify.emit(report, as_json=ns.json)
+    return render_verify.emit(report, as_json=ns.json)

@@ -65,6 +65,19 @@ class UndeclaredBound:
 
 
 @dataclass(frozen=True)
+class Boundary:
+    """A TensorFlow version range that other rules depend on (e.g. Keras 3 as the default)."""
+
+    name: str
+    tensorflow: SpecifierSet
+    reason: str
+    source: str
+
+    def holds_for(self, version: Version) -> bool:
+        return self.tensorflow.contains(version, prereleases=True)
+
+
+@dataclass(frozen=True)
 class Provider:
     versions: SpecifierSet
     distribution: NormalizedName
@@ -131,6 +144,7 @@ class Knowledge:
     wheels_source: Mapping[NormalizedName, str] = field(default_factory=dict)
     elsewhere: tuple[ElsewhereRename, ...] = ()
     undeclared: tuple[UndeclaredBound, ...] = ()
+    boundaries: Mapping[str, Boundary] = field(default_factory=dict)
 
     def rename_elsewhere(self, name: str) -> Optional[ElsewhereRename]:
         for rule in self.elsewhere:
@@ -151,6 +165,18 @@ class Knowledge:
 
     def tracked_pythons(self, package: str) -> tuple[str, ...]:
         return tuple(self.wheels.get(canonicalize_name(package), {}))
+
+    def tf_pythons(self) -> tuple[str, ...]:
+        """The Pythons the wheel tables track for any TensorFlow provider, oldest first."""
+        found = {py for p in self.providers for py in self.tracked_pythons(p.distribution)}
+        return tuple(sorted(found, key=lambda v: tuple(int(x) for x in v.split("."))))
+
+    def boundary(self, name: str) -> Boundary:
+        return self.boundaries[name]
+
+    def provided_by(self, version: Version) -> NormalizedName:
+        """The distribution that is the real TensorFlow build of `version` on macOS arm64."""
+        return self.provider_for(version).distribution
 
     # -- tensorflow names and providers --------------------------------------------------------
     def tf_name(self, name: str) -> Optional[TfName]:
@@ -287,4 +313,8 @@ def parse(tf: Mapping[str, Any], wheels: Mapping[str, Any]) -> Knowledge:
             UndeclaredBound(_spec(u["tensorflow"]), u["constraint"], u["reason"], u["source"])
             for u in tf.get("undeclared", [])
         ),
+        boundaries={
+            name: Boundary(name, _spec(b["tensorflow"]), b["reason"], b["source"])
+            for name, b in tf.get("boundaries", {}).items()
+        },
     )

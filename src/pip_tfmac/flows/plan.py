@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from packaging.utils import canonicalize_name
 
@@ -22,9 +22,14 @@ from pip_tfmac.core.knowledge import Knowledge
 from pip_tfmac.knowledge import load
 from pip_tfmac.runners.pip import PipResult, base_argv, run_with_report
 from pip_tfmac.runners.pipargs import InstallArgs
-from pip_tfmac.core.plan import (Plan, PlanOptions, Problem, hash_pinned_changes, pair_with_resolution, plan_request,
-                            touches_family)
-from pip_tfmac.core.target import Target, cross_target, probe
+from pip_tfmac.core.plan import Plan, PlanOptions, Problem
+from pip_tfmac.core.step1 import hash_pinned_changes, plan_request, touches_family
+from pip_tfmac.core.step2 import pair_with_resolution
+from pip_tfmac.core.target import Target, cross_target
+from pip_tfmac.runners.probe_target import probe
+
+if TYPE_CHECKING:
+    from pip_tfmac.wheelhouse.store import Wheelhouse
 
 
 @dataclass
@@ -38,7 +43,7 @@ class Resolved:
     find_links: tuple[str, ...] = ()
     result: Optional[PipResult] = None
     built: list[str] = field(default_factory=list)
-    wheelhouse: Any = None
+    wheelhouse: Optional["Wheelhouse"] = None
 
     @property
     def requirements_file(self) -> str:
@@ -135,7 +140,14 @@ def raise_problems(problems: Sequence[Problem]) -> None:
     raise cls(first.message, first.remedy, details=details)
 
 
-def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = None) -> Resolved:
+def open_wheelhouse(args: InstallArgs) -> "Wheelhouse":
+    """The wheelhouse a plan builds into and pip finds wheels in (--find-links)."""
+    from pip_tfmac.wheelhouse.store import Wheelhouse
+
+    return Wheelhouse.from_options(args.own.cache_dir, args.own.no_cache)
+
+
+def resolve(args: InstallArgs, *, with_wheelhouse: bool = True) -> Resolved:
     """Plan, build what the plan needs, and let pip resolve it twice (see module doc)."""
     knowledge = load()
     target, python = determine_target(args, knowledge)
@@ -146,8 +158,8 @@ def resolve(args: InstallArgs, open_wheelhouse: Optional[Callable[[], Any]] = No
         raise_problems([p for p in (hash_pinned_changes(args.requests, plan),) if p is not None])
     resolved = Resolved(plan, args, python, tempfile.mkdtemp(prefix="pip-tfmac-"))
     try:
-        if open_wheelhouse is not None and (plan.intercepted or args.own.offline):
-            wheelhouse = resolved.wheelhouse = open_wheelhouse()
+        if with_wheelhouse and (plan.intercepted or args.own.offline):
+            wheelhouse = resolved.wheelhouse = open_wheelhouse(args)
             resolved.built = build_local_wheels(plan, wheelhouse, python, args)
             # The wheels built for this plan are re-hashed before pip sees them (all of them when
             # offline); a damaged one is removed, never used. Fetched wheels pip picks are checked

@@ -10,7 +10,8 @@ from importlib import resources
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pip_tfmac.core.recipes import Recipe, RecipeError, parse
+from pip_tfmac.core.recipe_parse import parse
+from pip_tfmac.core.recipes import Recipe, RecipeError
 from pip_tfmac.errors import BadInputError
 
 if sys.version_info >= (3, 11):

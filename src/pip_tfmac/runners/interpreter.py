@@ -11,14 +11,13 @@ import shutil
 import sys
 from typing import Optional, Sequence
 
+from pip_tfmac.core.argv import split_command
 from pip_tfmac.errors import BadInputError
 
 
 def python_option(args: Sequence[str]) -> Optional[str]:
     """The value of pip's general `--python` option, if given (before the command word: pip
     reads it only there, and what a later `--python` means is up to the target's pip)."""
-    from pip_tfmac.cli import split_command
-
     index, _ = split_command(args)
     if index is not None:
         args = args[:index]

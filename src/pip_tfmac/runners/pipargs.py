@@ -1,9 +1,9 @@
-"""Understand `pip install` arguments and requirement files exactly as pip does.
+"""Understand `pip install` arguments exactly as pip does.
 
-This is the one module that uses pip's internal API (pip has no public one): its install
-command's option parser, which merges pip's config files and PIP_* variables, and its
-requirement-file parser, which follows nested -r/-c. The supported pip range is pinned in
-pyproject.toml and the suite runs on its oldest and newest release (tox.ini).
+One of the two modules that use pip's internal API (pip has no public one; the other is
+reqfile.py): its install command's option parser, which merges pip's config files and PIP_*
+variables. The supported pip range is pinned in pyproject.toml and the suite runs on its oldest
+and newest release (tox.ini).
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import optparse
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence
-
-from pip_tfmac.errors import BadInputError, UsageError
-from pip_tfmac.core.plan import Request
+from typing import Any, Optional, Sequence
+from pip_tfmac.errors import UsageError
+from pip_tfmac.core.requests import Request
 from pip_tfmac.core.target import MACOS_ARM64
+from pip_tfmac.runners.reqfile import REQUIREMENT_DESTS, check_requirement, read_requirement_file
+
 
 # pip-tfmac's own options for install/download/plan: name -> takes a value. None is a prefix of a
 # pip option (optparse would expand an abbreviation to pip's option otherwise).
@@ -34,13 +35,6 @@ OWN_OPTIONS = {
     "--verify-timeout": True,
 }
 
-# Requirement-bearing options of pip install: pip-tfmac re-emits them, rewritten.
-_REQUIREMENT_DESTS = {"requirements", "constraints", "editables"}
-
-
-class PipCrashingInput(BadInputError):
-    """Input that some supported pip releases crash on with a traceback (recursive -r, a file
-    that is not UTF-8, an invalid marker): pip-tfmac reports it itself instead of handing it on."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +51,6 @@ class OwnOptions:
     macos_version: Optional[str] = None
     cache_dir: Optional[str] = None
     verify_timeout: float = 300.0
-
 
 @dataclass(frozen=True)
 class InstallArgs:
@@ -80,7 +73,6 @@ class InstallArgs:
     @property
     def cross(self) -> bool:
         return bool(self.platforms or self.macos_shorthand or self.python_version)
-
 
 def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
     """Take pip-tfmac's options (and the macos-arm64 shorthand) out of the argument list."""
@@ -137,7 +129,6 @@ def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
     )
     return own, rest, shorthand
 
-
 def parse_install(args: Sequence[str], index: int, pip_command: str = "install") -> InstallArgs:
     """Parse `[general] COMMAND [options] [reqs]` the way pip would for `pip_command`."""
     own, rest, shorthand = split_own(list(args[index + 1 :]))
@@ -152,10 +143,10 @@ def parse_install(args: Sequence[str], index: int, pip_command: str = "install")
     for kind, value in cli_requests:
         if kind in ("requirement", "editable"):
             request = Request(value, editable=(kind == "editable"))
-            _check_requirement(request)
+            check_requirement(request)
             requests.append(request)
         else:
-            _read_requirement_file(value, constraint=(kind == "constraint"), values=values,
+            read_requirement_file(value, constraint=(kind == "constraint"), values=values,
                                    requests=requests, file_options=file_options)
     platforms = tuple(getattr(values, "platforms", None) or ())
     return InstallArgs(
@@ -175,26 +166,6 @@ def parse_install(args: Sequence[str], index: int, pip_command: str = "install")
     )
 
 
-def _check_requirement(request: Request) -> None:
-    """A string that is neither a PEP 508 requirement nor a path/URL is bad input, said before pip runs."""
-    if request.editable or request.requirement is not None:
-        return
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    name_part, semicolon, _marker = request.text.partition(";")
-    looks_like_path = any(c in name_part for c in "/\\") or "://" in name_part or os.path.exists(name_part.strip())
-    if looks_like_path:
-        return
-    try:
-        Requirement(name_part)
-    except InvalidRequirement as exc:
-        raise BadInputError(f"invalid requirement {request.text!r} ({request.origin}): {exc}",
-                            "write it as NAME, NAME==VERSION or NAME>=VERSION (PEP 508)") from None
-    if semicolon:
-        raise PipCrashingInput(f"invalid environment marker in {request.text!r} ({request.origin}).",
-                               "write the marker as in PEP 508, e.g. NAME; python_version >= '3.10'")
-
-
 def _python_version(values: Any) -> Optional[str]:
     version = getattr(values, "python_version", None)
     if not version:
@@ -204,12 +175,10 @@ def _python_version(values: Any) -> Optional[str]:
         return ".".join(str(p) for p in version[:2])
     return str(version)
 
-
 class _ParserExit(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
 
 def _parse(parser: optparse.OptionParser, tokens: list[str]) -> tuple[Any, list[str]]:
     # pip's parser exits the process on a bad option; turn that into our error.
@@ -224,7 +193,6 @@ def _parse(parser: optparse.OptionParser, tokens: list[str]) -> tuple[Any, list[
         raise UsageError(exc.message, "run `pip-tfmac help install` for pip's install options") from None
     finally:
         parser.error = original  # type: ignore[method-assign]
-
 
 def _split_requirement_tokens(parser: optparse.OptionParser, tokens: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """Separate requirement-bearing arguments (-r/-c/-e and positionals) from the rest, in order."""
@@ -243,7 +211,7 @@ def _split_requirement_tokens(parser: optparse.OptionParser, tokens: Sequence[st
             takes = option is not None and option.takes_value()
             value = inline if eq else (tokens[i + 1] if takes and i + 1 < len(tokens) else None)
             step = 1 if (eq or not takes) else 2
-            if option is not None and option.dest in _REQUIREMENT_DESTS and value is not None:
+            if option is not None and option.dest in REQUIREMENT_DESTS and value is not None:
                 found.append((kind_of[option.dest], value))
             else:
                 keep.extend(tokens[i : i + step])
@@ -260,7 +228,7 @@ def _split_requirement_tokens(parser: optparse.OptionParser, tokens: Sequence[st
                     value = token[j + 1 :] or (tokens[i + 1] if i + 1 < len(tokens) else "")
                     if not token[j + 1 :]:
                         consumed = 2
-                    if option.dest in _REQUIREMENT_DESTS:
+                    if option.dest in REQUIREMENT_DESTS:
                         found.append((kind_of[option.dest], value))
                     else:
                         cluster_keep += token[j] + token[j + 1 :]
@@ -279,7 +247,6 @@ def _split_requirement_tokens(parser: optparse.OptionParser, tokens: Sequence[st
         i += 1
     return keep, found
 
-
 def _long_option(parser: optparse.OptionParser, name: str) -> Optional[optparse.Option]:
     try:
         full = parser._match_long_opt(name)  # type: ignore[attr-defined]
@@ -288,133 +255,3 @@ def _long_option(parser: optparse.OptionParser, name: str) -> Optional[optparse.
     except optparse.AmbiguousOptionError:
         return None
     return parser._long_opt.get(full)  # type: ignore[attr-defined,no-any-return]
-
-
-def _read_requirement_file(path: str, *, constraint: bool, values: Any, requests: list[Request],
-                           file_options: list[str]) -> None:
-    import logging
-
-    from pip._internal.exceptions import InstallationError
-    from pip._internal.req.req_file import RequirementsFileParser, get_line_parser
-
-    # pip's decoder warns through the root logger ("WARNING:root:unable to decode ..."): keep
-    # that stray line out of our one message.
-    logging.getLogger().addHandler(logging.NullHandler())
-    session = None
-    if "://" in path and not path.startswith("file:"):
-        from pip._internal.commands import create_command
-
-        session = create_command("install")._build_session(values)  # type: ignore[attr-defined]
-    elif not os.path.exists(path):
-        raise BadInputError(f"requirements file {path!r} does not exist.",
-                            "check the path given to -r/-c (it is relative to the current directory)")
-    try:
-        parser = RequirementsFileParser(session, _line_parser(get_line_parser(None)))  # type: ignore[arg-type]
-        for line in parser.parse(path, constraint):
-            origin = f"{line.filename}:{line.lineno}"
-            if getattr(line, "requirement", None) is not None:  # pip < 24.1 omits it on option lines
-                hashes = _hash_options(getattr(line.opts, "hashes", None))
-                text = line.requirement or ""
-                request = Request(text, origin=origin, constraint=line.constraint,
-                                  editable=line.is_editable, line_options=hashes)
-                _check_requirement(request)  # stop at the first bad line, as pip does
-                requests.append(request)
-            else:
-                flags = " ".join(_option_line(line.opts, line.filename))
-                if flags:  # one line, as written: pip applies the flags of a line in order
-                    file_options.append(flags)
-    except RecursionError:
-        raise PipCrashingInput(f"requirements file {path!r} recursively references itself (recursive -r/-c).",
-                            "remove the line that includes the file again") from None
-    except UnicodeDecodeError as exc:
-        raise PipCrashingInput(f"requirements file {path!r} is not valid text: {exc}.",
-                            "save it as UTF-8") from None
-    except InstallationError as exc:
-        if "recursively references itself" in str(exc):
-            raise PipCrashingInput(f"requirements file {path!r} includes itself (recursive -r/-c): {exc}",
-                                   "remove the line that includes the file again") from None
-        raise BadInputError(f"cannot read requirements file {path!r}: {exc}",
-                            "fix the line named above (pip's requirement file format)") from None
-    except OSError as exc:
-        raise BadInputError(f"cannot read requirements file {path!r}: {exc.strerror or exc}.",
-                            "check the path and its permissions") from None
-
-
-def _line_parser(slow: Callable[[str], tuple[str, Any]]) -> Callable[[str], tuple[str, Any]]:
-    """pip's line parser builds a new optparse parser for every line (~0.7 ms; 7 s for 10,000
-    lines). A line without options gets a copy of the defaults of one parser instead: the same
-    values parse_args([]) would return. Lines with options go to pip's parser."""
-    import copy
-
-    try:
-        from pip._internal.req.req_file import break_args_options, build_parser
-
-        template = build_parser().get_default_values()
-        template.index_url = None
-    except (ImportError, AttributeError):  # a pip whose internals differ: its own parser
-        return slow
-
-    def parse_line(line: str) -> tuple[str, Any]:
-        args_str, options_str = break_args_options(line)
-        if options_str.strip():
-            return slow(line)
-        return args_str, copy.deepcopy(template)
-
-    return parse_line
-
-
-def _hash_options(hashes: Any) -> tuple[str, ...]:
-    """pip keeps a line's --hash values as {algorithm: [digests]}."""
-    if not hashes:
-        return ()
-    if isinstance(hashes, dict):
-        return tuple(f"--hash={algo}:{digest}" for algo, digests in hashes.items() for digest in digests)
-    return tuple(f"--hash={h}" for h in hashes)
-
-
-def _option_line(opts: Any, filename: str) -> Iterable[str]:
-    """Re-emit a requirement file's option line (--index-url, --find-links, ...) for pip."""
-    from pip._internal.req.req_file import SUPPORTED_OPTIONS
-
-    seen: set[str] = set()
-    for factory in SUPPORTED_OPTIONS:
-        option = factory()
-        if option.dest is None or option.dest in _REQUIREMENT_DESTS:
-            continue  # nested files are followed by the parser itself
-        value = getattr(opts, option.dest, None)
-        if option.dest in ("format_control", "release_control"):
-            # Two flags share each of these objects: rebuild the flags from it, once.
-            if option.dest not in seen and value is not None:
-                seen.add(option.dest)
-                yield from _control_flags(option.dest, value)
-            continue
-        if value in (None, False, [], option.default):
-            continue
-        flag = option.get_opt_string()
-        if option.dest == "find_links":
-            base = os.path.dirname(os.path.abspath(filename))
-            for link in value or ():
-                relative = os.path.join(base, link)
-                yield f"{flag} {relative if os.path.exists(relative) else link}"
-        elif isinstance(value, list):
-            for item in value:
-                yield f"{flag} {item}"
-        elif value is True:
-            yield flag
-        else:
-            yield f"{flag} {value}"
-
-
-def _control_flags(dest: str, value: Any) -> Iterable[str]:
-    """`--no-binary`/`--only-binary` from a FormatControl, `--all-releases`/`--only-final` from
-    a ReleaseControl (pip >= 26), in an order that rebuilds the same object when pip reads them."""
-    if dest == "format_control":
-        pairs = [("--no-binary", set(value.no_binary)), ("--only-binary", set(value.only_binary))]
-        pairs.sort(key=lambda pair: ":all:" not in pair[1])  # ":all:" first: it clears the other set
-        for flag, names in pairs:
-            if names:
-                yield f"{flag} {','.join(sorted(names))}"  # ":all:" is never beside a name
-        return
-    ordered = getattr(value, "get_ordered_args", None)
-    for attr, name in ordered() if ordered else ():
-        yield f"--{attr.replace('_', '-')} {name}"

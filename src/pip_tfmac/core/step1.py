@@ -1,0 +1,180 @@
+"""Planner step 1: rewrite what the user asked for the target, before anything is resolved.
+
+Pure: requests + target + knowledge (+ recipes) -> Plan. Refuses what cannot work on the target
+before pip touches anything. The macOS arm64 rules are in macos.py; step 2 (pairing with what pip
+resolved) in step2.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional, Sequence
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from pip_tfmac.core.knowledge import Knowledge
+from pip_tfmac.core.macos import plan_macos_arm64
+from pip_tfmac.core.plan import METAL, Action, Draft, Plan, PlanOptions, Problem, applies, format_requirement
+from pip_tfmac.core.recipes import Recipe
+from pip_tfmac.core.requests import Request
+from pip_tfmac.core.target import Target
+
+
+def touches_family(requests: Sequence[Request], knowledge: Knowledge,
+                   target: Optional[Target] = None, extra_names: Sequence[str] = ()) -> bool:
+    """Does any request that applies on the target name a package the knowledge is about?"""
+    names = knowledge.family() | {canonicalize_name(n) for n in extra_names}
+    for request in requests:
+        req = request.requirement
+        if req is None or canonicalize_name(req.name) not in names:
+            continue
+        if target is None or applies(req, target):
+            return True
+    return False
+
+def plan_request(
+    requests: Sequence[Request],
+    target: Target,
+    knowledge: Knowledge,
+    options: PlanOptions = PlanOptions(),
+    recipes: Sequence["Recipe"] = (),
+) -> Plan:
+    """Step 1: rewrite the request for the target, before anything is resolved."""
+    recipe_names = [r.name for r in recipes]
+    if not touches_family(requests, knowledge, target, recipe_names):
+        return Plan(target, tuple(r.line() for r in requests if not r.constraint),
+                    tuple(r.line() for r in requests if r.constraint))
+    requests, recipe_draft, used = _apply_recipes(requests, target, recipes, options)
+    if target.is_macos_arm64:
+        plan = plan_macos_arm64(requests, target, knowledge, options)
+    else:
+        plan = _plan_elsewhere(requests, target, knowledge, options)
+    return replace(
+        plan,
+        actions=tuple(recipe_draft.actions) + plan.actions,
+        warnings=tuple(recipe_draft.warnings) + plan.warnings,
+        errors=tuple(recipe_draft.errors) + plan.errors,
+        recipes=tuple(used),
+    )
+
+def recipe_platform(target: Target) -> Optional[str]:
+    if target.is_macos_arm64:
+        return "macos-arm64"
+    if target.system == "linux" and target.machine == "x86_64":
+        return "linux-x86_64"
+    return None
+
+def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequence["Recipe"],
+                   options: PlanOptions) -> tuple[list[Request], Draft, list[str]]:
+    """Swap a recipe package for its patched build and add the TensorFlow line it runs on."""
+    by_name = {canonicalize_name(r.name): r for r in recipes}
+    draft = Draft()
+    out: list[Request] = []
+    added: list[Request] = []
+    used: list[str] = []
+    platform = recipe_platform(target)
+    for request in requests:
+        req = request.requirement
+        recipe = by_name.get(canonicalize_name(req.name)) if req is not None else None
+        if req is None or recipe is None or request.constraint or not applies(req, target):
+            out.append(request)
+            continue
+        if req.specifier and not req.specifier.contains(recipe.upstream_version, prereleases=True):
+            draft.warnings.append(
+                f"{req} excludes {recipe.upstream_version}, the release the pip-tfmac recipe patches; "
+                f"it is passed to pip as written")
+            out.append(request)
+            continue
+        line = recipe.target(platform, target.python_version) if platform else None
+        if line is None:
+            where = "; ".join(f"{t.platform} with Python {', '.join(t.python)}" for t in recipe.targets)
+            draft.errors.append(Problem(
+                "NoConsistentSetError",
+                f"{recipe.name} does not install as published on {target.describe}, and its pip-tfmac recipe covers only: {where}.",
+                "use one of those targets (for example a Python 3.11 virtual environment)",
+            ))
+            continue
+        new = format_requirement(req, name=recipe.name, specifier=SpecifierSet(f"=={recipe.version}"))
+        out.append(replace(request, text=new))
+        used.append(recipe.name)
+        draft.actions.append(Action("recipe", recipe.name, str(req), new, recipe.summary, recipe.source))
+        for text in line.requirements:
+            extra = Requirement(text)
+            if canonicalize_name(extra.name) == METAL and options.no_metal:
+                continue
+            added.append(Request(text, origin=f"recipe {recipe.id}"))
+            draft.actions.append(Action("add", extra.name, "", text, line.reason, line.source))
+        for disabled in recipe.disabled:
+            draft.actions.append(Action("disable", recipe.name, disabled.module, "unavailable",
+                                        f"{disabled.message} (needs {', '.join(disabled.needs)})", disabled.source))
+    return added + out, draft, used
+
+def _plan_elsewhere(requests: Sequence[Request], target: Target, knowledge: Knowledge,
+                    options: PlanOptions) -> Plan:
+    draft = Draft()
+    for request in requests:
+        req = request.requirement
+        bucket = draft.constraints if request.constraint else draft.requirements
+        if req is None or not applies(req, target):
+            bucket.append(request.line())
+            continue
+        name = canonicalize_name(req.name)
+        if name == METAL and not request.constraint:
+            draft.errors.append(_metal_elsewhere(target))
+            continue
+        if target.rosetta and name in knowledge.family() and not request.constraint:
+            draft.errors.append(rosetta_problem(target))
+            continue
+        rename = knowledge.rename_elsewhere(name) if target.system != "macos" else None
+        if rename is not None:
+            new = format_requirement(req, name=rename.becomes)
+            bucket.append(request.line(new))
+            draft.actions.append(Action("rename", req.name, str(req), new, rename.reason, rename.source))
+            continue
+        bucket.append(request.line())
+    return Plan(target, tuple(draft.requirements), tuple(draft.constraints), tuple(draft.actions),
+                tuple(draft.warnings), tuple(draft.errors), intercepted=True)
+
+def _metal_elsewhere(target: Target) -> Problem:
+    if target.rosetta:
+        return rosetta_problem(target)
+    instead = {
+        "linux": "on Linux with an NVIDIA GPU use tensorflow[and-cuda]; otherwise plain tensorflow (CPU)",
+        "windows": "on Windows use WSL2 with tensorflow[and-cuda] for NVIDIA GPUs, or plain tensorflow (CPU)",
+        "macos": "Intel Macs have no supported Metal plugin for current TensorFlow: use plain tensorflow (CPU)",
+    }.get(target.system, "use plain tensorflow (CPU)")
+    return Problem(
+        "UnsupportedTargetError",
+        f"tensorflow-metal is the GPU plugin for Apple Silicon Macs; it has no build for {target.describe}.",
+        instead + " (or remove tensorflow-metal, or give it a marker: tensorflow-metal; sys_platform == 'darwin' and platform_machine == 'arm64')",
+    )
+
+def rosetta_problem(target: Target) -> Problem:
+    return Problem(
+        "UnsupportedTargetError",
+        f"this Python is an x86_64 build running under Rosetta on an Apple Silicon Mac ({target.interpreter or 'target'}); "
+        "TensorFlow's x86_64 wheels need AVX, which Rosetta lacks, so TensorFlow would die with 'illegal instruction'.",
+        "install an arm64 Python (python.org installer, Homebrew in /opt/homebrew, or `arch -arm64`), create a venv from it and run pip-tfmac there",
+    )
+
+def hash_pinned_changes(requests: Sequence[Request], plan: Plan) -> Optional[Problem]:
+    """Hash-checking mode and a plan that changes requirement lines cannot go together: pip would
+    check tensorflow's hashes against tensorflow-macos, and refuse the unhashed plugin line."""
+    written = {r.line() for r in requests if not r.constraint}
+    changed = [a for a in plan.actions if a.kind in ("rewrite", "drop-extra", "rename", "recipe", "correct")]
+    added = [line for line in plan.requirements if line not in written]
+    if not plan.intercepted or not added:
+        return None
+    said = [f"{a.from_} becomes {a.to}" for a in changed]
+    rewritten = {a.to for a in changed}
+    said += [f"{line} is added" for line in added if line.split(" --")[0] not in rewritten]
+    return Problem(
+        "BadInputError",
+        f"the requirements are hash-pinned (hash-checking mode), but on {plan.target.describe} they must change "
+        f"({'; '.join(said)}), and pip cannot check hashes for lines pip-tfmac writes.",
+        "lock for this target instead: `pip-tfmac plan --json` with the same platform lists the requirements "
+        "to hash (e.g. with pip-compile --generate-hashes), or install without --require-hashes/--hash "
+        "(--no-metal keeps pip-tfmac from adding the plugin line)",
+    )
