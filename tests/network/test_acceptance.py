@@ -20,7 +20,7 @@ from helpers import isolated_env, run, tool_command
 
 pytestmark = pytest.mark.network
 
-ACCEPTANCE = Path(__file__).resolve().parents[3] / "shared" / "acceptance"
+ACCEPTANCE = Path(__file__).resolve().parents[1] / "acceptance"
 MAC14_TAGS = [f"macosx_{major}_0_arm64" for major in (11, 12, 13, 14)]
 
 
@@ -150,7 +150,7 @@ def cache_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def set_file(case: str) -> Path:
     found = sorted(ACCEPTANCE.glob(case.split("-")[0] + "-*.txt"))
     if not found:
-        pytest.skip(f"acceptance set {case} not found beside the repository ({ACCEPTANCE})")
+        pytest.fail(f"acceptance set {case} missing from {ACCEPTANCE}")
     return found[0]
 
 
