@@ -18,7 +18,8 @@ from pip_tfmac.flows.install import install
 from pip_tfmac.flows.plan import needs_planning, resolve
 from pip_tfmac.knowledge import load
 from pip_tfmac.runners.passthrough import exec_pip, run_pip_uninterrupted
-from pip_tfmac.runners.pipargs import PipCrashingInput, parse_install, split_own
+from pip_tfmac.runners.pipargs import parse_install, split_own
+from pip_tfmac.runners.reqfile import PipCrashingInput
 
 
 def run_install(args: list[str], index: int) -> int:
