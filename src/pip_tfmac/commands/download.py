@@ -17,6 +17,7 @@ from pip_tfmac.runners.passthrough import exec_pip
 from pip_tfmac.runners.pipargs import parse_install, split_own
 from pip_tfmac.commands.render_plan import print_plan, warnings_to_stderr
 from pip_tfmac.flows.download import download
+from pip_tfmac.commands.progress import StepProgress, quiet_level
 from pip_tfmac.flows.plan import needs_planning, resolve
 
 _DEST = ("-d", "--dest", "--destination-dir", "--destination-directory")
@@ -58,7 +59,9 @@ def run(args: list[str], index: Optional[int]) -> int:
         return exec_pip(args)
     if not needs_planning(parsed, load()):
         return exec_pip([*args[: index + 1], *rest])
-    resolved = resolve(parsed)
+    progress = StepProgress(enabled=quiet_level(parsed.values) == 0)
+    resolved = resolve(parsed, progress=progress)
+    progress.clear()
     try:
         if parsed.own.explain:
             print_plan(resolved, as_json=parsed.own.json)

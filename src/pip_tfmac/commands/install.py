@@ -11,11 +11,12 @@ import sys
 from typing import Any, Optional
 
 from pip_tfmac.commands._common import asks_for_help
-from pip_tfmac.commands.render_plan import print_plan, warnings_to_stderr
+from pip_tfmac.commands.progress import StepProgress, quiet_level
+from pip_tfmac.commands.render_plan import plan_block, print_plan, warnings_to_stderr
 from pip_tfmac.commands.render_verify import render as render_verify
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.flows.install import install
-from pip_tfmac.flows.plan import needs_planning, resolve
+from pip_tfmac.flows.plan import changes_nothing, needs_planning, prepare, resolve
 from pip_tfmac.knowledge import load
 from pip_tfmac.runners.passthrough import exec_pip, run_pip_uninterrupted
 from pip_tfmac.runners.pipargs import parse_install, split_own
@@ -39,11 +40,23 @@ def run_install(args: list[str], index: int) -> int:
         if parsed.dry_run:
             return exec_pip([*args[: index + 1], *rest])
         return run_pip_uninterrupted([*args[: index + 1], *rest])
-    resolved = resolve(parsed)
+    quiet = quiet_level(parsed.values) > 0
+    progress = StepProgress(enabled=not quiet)
+    prepared = prepare(parsed, progress)
+    if changes_nothing(prepared):
+        prepared.cleanup()
+        progress.clear()
+        user = [*args[: index + 1], *rest]
+        return exec_pip(user) if parsed.dry_run else run_pip_uninterrupted(user)
+    resolved = resolve(parsed, progress=progress, prepared=prepared)
+    progress.clear()
     try:
         as_json = parsed.own.json
         if (parsed.own.explain or parsed.dry_run) and not as_json:
             print_plan(resolved, as_json=False)
+        elif not as_json and not quiet:
+            sys.stdout.write(plan_block(resolved))
+            sys.stdout.flush()
         elif not as_json:
             warnings_to_stderr(resolved)
         outcome = install(resolved, parsed)

@@ -6,13 +6,16 @@ from typing import Optional
 
 from pip_tfmac.runners.pipargs import parse_install
 from pip_tfmac.commands.render_plan import print_plan
+from pip_tfmac.commands.progress import StepProgress, quiet_level
 from pip_tfmac.flows.plan import resolve
 
 
 def run(args: list[str], index: Optional[int]) -> int:
     assert index is not None
     parsed = parse_install(args, index, "install")
-    resolved = resolve(parsed)
+    progress = StepProgress(enabled=quiet_level(parsed.values) == 0)
+    resolved = resolve(parsed, progress=progress)
+    progress.clear()
     try:
         print_plan(resolved, as_json=parsed.own.json)
         return 0

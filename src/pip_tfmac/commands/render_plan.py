@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from pip_tfmac.flows.plan import Resolved
+from pip_tfmac.flows.resolution import Resolved
 
 
 def plan_text(resolved: Resolved) -> str:
@@ -31,6 +31,21 @@ def plan_text(resolved: Resolved) -> str:
     if resolved.result is not None:
         lines.append("pip's resolution:")
         lines += [f"  {ln}" for ln in resolved.result.summary().splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def plan_block(resolved: Resolved) -> str:
+    """The short block `install` prints before pip starts: what the plan changes, and why, in a
+    line each (the full plan, with sources and pip's resolution, is `--explain`/`plan`)."""
+    plan = resolved.plan
+    lines = [f"pip-tfmac: plan for {plan.target.describe}:"]
+    for action in plan.actions:
+        change = f"{action.from_} -> {action.to}" if action.from_ else f"+ {action.to}"
+        lines.append(f"  {action.kind:<8} {change}")
+    for warning in plan.warnings:
+        lines.append(f"  warning: {warning}")
+    if len(lines) == 1:
+        lines.append("  (nothing to change: pip's own choice)")
     return "\n".join(lines) + "\n"
 
 

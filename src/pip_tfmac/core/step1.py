@@ -43,10 +43,12 @@ def plan_request(
 ) -> Plan:
     """Step 1: rewrite the request for the target, before anything is resolved."""
     recipe_names = [r.name for r in recipes]
+    requests, marker_actions = evaluate_markers(requests, target)
     if not touches_family(requests, knowledge, target, recipe_names):
         return Plan(target, tuple(r.line() for r in requests if not r.constraint),
-                    tuple(r.line() for r in requests if r.constraint))
+                    tuple(r.line() for r in requests if r.constraint), actions=tuple(marker_actions))
     requests, recipe_draft, used = _apply_recipes(requests, target, recipes, options)
+    recipe_draft.actions[:0] = marker_actions
     if target.is_macos_arm64:
         plan = plan_macos_arm64(requests, target, knowledge, options)
     else:
@@ -58,6 +60,44 @@ def plan_request(
         errors=tuple(recipe_draft.errors) + plan.errors,
         recipes=tuple(used),
     )
+
+def evaluate_markers(requests: Sequence[Request], target: Target) -> tuple[list[Request], list[Action]]:
+    """In a cross-target plan, evaluate each line's environment marker for the TARGET.
+
+    pip evaluates a requirement's marker against the machine it runs on, also under --platform:
+    from Linux, `tensorflow-macos==2.12.0; sys_platform == "darwin"` would be skipped. So a line
+    whose marker holds on the target is handed to pip without it, and one whose marker does not
+    hold is left out; each is an action that says so. A real (probed) target is pip's own machine:
+    its lines are left as written.
+    """
+    if not target.cross or not target.markers:
+        return list(requests), []
+    out: list[Request] = []
+    actions: list[Action] = []
+    for request in requests:
+        req = request.requirement
+        if req is None or req.marker is None:
+            out.append(request)
+            continue
+        holds = applies(req, target)
+        to = format_requirement(replace_marker(req)) if holds else "(left out)"
+        actions.append(Action(
+            "marker", req.name, str(req), to,
+            f"the marker `{req.marker}` is {'true' if holds else 'false'} on {target.describe}; "
+            "pip would evaluate it for the machine it runs on",
+            "https://packaging.python.org/en/latest/specifications/dependency-specifiers/#environment-markers",
+        ))
+        if holds:
+            out.append(replace(request, text=to))
+    return out, actions
+
+
+def replace_marker(req: Requirement) -> Requirement:
+    """The same requirement without its marker."""
+    copy = Requirement(str(req))
+    copy.marker = None
+    return copy
+
 
 def recipe_platform(target: Target) -> Optional[str]:
     if target.is_macos_arm64:

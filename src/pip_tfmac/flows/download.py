@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from pip_tfmac.flows.plan import Resolved
+from pip_tfmac.flows.resolution import Resolved
 from pip_tfmac.runners import pip as pip_runner
 
 

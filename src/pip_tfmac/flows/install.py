@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from pip_tfmac.core.verify_report import VerifyReport
-from pip_tfmac.flows.plan import Resolved
+from pip_tfmac.flows.resolution import Resolved
 from pip_tfmac.flows.verify import verify
 from pip_tfmac.runners import pip as pip_runner
 from pip_tfmac.runners.pipargs import InstallArgs

@@ -26,6 +26,7 @@ class ResolvedItem:
     url: str
     sha256: Optional[str]
     requested: bool
+    requires: tuple[str, ...] = ()  # the metadata's Requires-Dist (markers and extras kept)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "filename": self.filename,
@@ -57,6 +58,7 @@ class PipResult:
                 name=meta.get("name", ""), version=meta.get("version", ""),
                 filename=url.rsplit("/", 1)[-1].split("#", 1)[0], url=url,
                 sha256=hashes.get("sha256"), requested=bool(entry.get("requested")),
+                requires=tuple(meta.get("requires_dist") or ()),
             ))
         return tuple(items)
 

@@ -1,0 +1,176 @@
+"""pip's resolution of a plan: the requirement and constraint files handed to pip, the dry run
+with its report, and what a failed or changed resolution means. Nothing here installs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+from packaging.utils import canonicalize_name
+
+from pip_tfmac import errors
+from pip_tfmac.core.detect import Arrival
+from pip_tfmac.core.explain import asks_from_pip_text, explain_unavailable
+from pip_tfmac.core.plan import Plan, Problem
+from pip_tfmac.runners.pip import PipResult, base_argv, run_with_report
+from pip_tfmac.runners.pipargs import InstallArgs
+
+if TYPE_CHECKING:
+    from pip_tfmac.wheelhouse.store import Wheelhouse
+
+
+@dataclass
+class Resolved:
+    """A plan that pip has resolved, with the files that carry it to pip."""
+
+    plan: Plan
+    args: InstallArgs
+    python: str
+    workdir: str
+    find_links: tuple[str, ...] = ()
+    result: Optional[PipResult] = None
+    built: list[str] = field(default_factory=list)
+    wheelhouse: Optional["Wheelhouse"] = None
+    arrivals: tuple[Arrival, ...] = ()  # family packages that came in by another road
+
+    @property
+    def requirements_file(self) -> str:
+        return os.path.join(self.workdir, "requirements.txt")
+
+    @property
+    def constraints_file(self) -> str:
+        return os.path.join(self.workdir, "constraints.txt")
+
+    def pip_install_args(self, *, requirements: bool = True) -> list[str]:
+        """The arguments of `pip install` that carry out the plan (after the general options)."""
+        out = [*self.args.passthrough, *self.cross_args()]
+        if self.args.own.offline:
+            out.append("--no-index")  # the wheelhouse (find-links) is the only source
+        if requirements:
+            out += ["-r", self.requirements_file]
+        if self.plan.constraints:
+            out += ["-c", self.constraints_file]
+        for link in self.find_links:
+            out += ["--find-links", link]
+        return out
+
+    def cross_args(self) -> list[str]:
+        if not self.plan.target.cross:
+            return []
+        out: list[str] = []
+        if self.args.macos_shorthand:
+            for tag in self.plan.target.pip_platforms:
+                out += ["--platform", tag]
+        if self.args.python_version is None:
+            out += ["--python-version", self.plan.target.python_version]
+        if "--only-binary=:all:" not in self.args.passthrough:
+            out.append("--only-binary=:all:")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.plan.to_json()
+        data["find_links"] = list(self.find_links)
+        data["resolved"] = [i.to_json() for i in self.result.resolved()] if self.result else []
+        data["pip_summary"] = self.result.summary() if self.result else ""
+        return data
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def raise_problems(problems: Sequence[Problem]) -> None:
+    if not problems:
+        return
+    first = problems[0]
+    cls = getattr(errors, first.kind, errors.BadInputError)
+    details = ""
+    if len(problems) > 1:
+        details = "\n".join(f"  also: {p.message}" + (f" ({p.remedy})" if p.remedy else "") for p in problems[1:])
+    raise cls(first.message, first.remedy, details=details)
+
+
+def hash_checking(args: InstallArgs) -> bool:
+    """pip's hash-checking mode: --require-hashes anywhere, or any requirement line with --hash."""
+    return (bool(getattr(args.values, "require_hashes", False))
+            or any("--require-hashes" in line.split() for line in args.file_options)
+            or any(r.line_options for r in args.requests if not r.constraint))
+
+
+def recheck_used_wheels(resolved: Resolved, result: PipResult) -> bool:
+    """Re-hash the wheelhouse wheels pip chose; True when one was damaged (and removed)."""
+    wheelhouse = resolved.wheelhouse
+    if wheelhouse is None or resolved.args.own.offline:
+        return False
+    from urllib.parse import unquote, urlparse
+
+    folder = os.path.realpath(str(wheelhouse.find_links_dir))
+    used = []
+    for item in result.resolved():
+        if item.url.startswith("file:"):
+            path = os.path.realpath(unquote(urlparse(item.url).path))
+            if os.path.dirname(path) == folder:
+                used.append(os.path.basename(path))
+    if not used:
+        return False
+    wheelhouse.prepare(used)
+    return any(not wheelhouse.path_of(name).exists() for name in used)
+
+
+def changes_resolution(before: Plan, after: Plan, versions: dict[str, str]) -> bool:
+    """Only pins of what pip already chose need no second resolve."""
+    if after.requirements != before.requirements:
+        return True
+    for line in after.constraints[len(before.constraints):]:
+        name, sep, version = line.partition("==")
+        if not sep or versions.get(canonicalize_name(name)) != version:
+            return True
+    return after.constraints[: len(before.constraints)] != before.constraints
+
+
+def write_files(resolved: Resolved) -> None:
+    plan = resolved.plan
+    with open(resolved.requirements_file, "w", encoding="utf-8") as handle:
+        for line in resolved.args.file_options:
+            handle.write(line + "\n")
+        for line in plan.requirements:
+            handle.write(line + "\n")
+    with open(resolved.constraints_file, "w", encoding="utf-8") as handle:
+        for line in plan.constraints:
+            handle.write(line + "\n")
+
+
+def dry_run(resolved: Resolved) -> PipResult:
+    write_files(resolved)
+    argv = base_argv(resolved.python, resolved.args.general) + ["install", "--dry-run"]
+    argv += resolved.pip_install_args()
+    if resolved.plan.target.cross and resolved.args.target_dir is None:
+        argv += ["--target", os.path.join(resolved.workdir, "scratch-target")]
+    return run_with_report(argv)
+
+
+def resolution_error(result: PipResult, plan: Plan, *, offline: bool = False) -> errors.TfmacError:
+    if "externally-managed-environment" in result.stderr:
+        return errors.EnvironmentError_(
+            f"the target Python ({plan.target.interpreter}) is externally managed (PEP 668): "
+            "pip refuses to install into it, so nothing was installed.",
+            "create a virtual environment (python3 -m venv .venv) and run pip-tfmac there",
+        )
+    if offline:
+        return errors.ResolutionError(
+            f"--offline: the wheelhouse does not hold every wheel the plan for {plan.target.describe} needs; nothing was installed.",
+            "fill it first, with the network, by running the same request as `pip-tfmac download` (same --platform/--python-version)",
+            details=result.summary(),
+        )
+    from pip_tfmac.knowledge import load
+
+    explained = explain_unavailable(asks_from_pip_text(result.stderr), plan.target, load())
+    if explained is not None:
+        return errors.NoConsistentSetError(explained.message + " Nothing was installed.", explained.remedy,
+                                           details=result.summary())
+    return errors.ResolutionError(
+        f"pip cannot resolve the planned set for {plan.target.describe}; nothing was installed.",
+        "read pip's message above; `pip-tfmac plan --json` shows what was asked of pip",
+        details=result.summary(),
+    )
