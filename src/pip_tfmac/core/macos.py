@@ -27,6 +27,7 @@ def plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kno
     tf_specs: list[SpecifierSet] = []  # every direct TF request's specifier
     tf_constraint_specs: list[SpecifierSet] = []  # and every TF constraint's
     macos_specs: list[SpecifierSet] = []  # TF requests that ended up as tensorflow-macos
+    reverse: list[Version] = []  # tensorflow-macos requests that ended up as tensorflow
     metal_request: Optional[Request] = None
     gpu_names: list[str] = []
 
@@ -39,7 +40,7 @@ def plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kno
         name = canonicalize_name(req.name)
         tf_name = knowledge.tf_name(name)
         if tf_name is not None:
-            new_line = _rewrite_tf(request, req, tf_name.name, knowledge, py, draft, tf_specs, macos_specs)
+            new_line = _rewrite_tf(request, req, tf_name.name, knowledge, py, draft, tf_specs, macos_specs, reverse)
             if new_line is not None:
                 bucket.append(new_line)
             if request.constraint:
@@ -68,7 +69,7 @@ def plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kno
         tracked = knowledge.arm64_versions(name, py) if companion is not None else None
         if tracked is not None and not request.constraint:
             if not any(req.specifier.contains(v) for v in tracked):
-                draft.errors.append(_no_companion_build(req, py, knowledge, tracked))
+                draft.errors.append(asked_by(_no_companion_build(req, py, knowledge, tracked), request))
                 continue
         bucket.append(request.line())
 
@@ -113,6 +114,7 @@ def plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kno
             draft.constraints.append(line)
     _undeclared_bounds(candidates, preference, knowledge, draft)
     aliases = _aliases(candidates if tf_specs or tf_constraint_specs else list(knowledge.tf_versions(py)), knowledge)
+    aliases += reverse_aliases(reverse, knowledge)
     if aliases:
         draft.actions.append(Action(
             "alias", "tensorflow", "tensorflow (required by dependents)",
@@ -162,7 +164,7 @@ def _predict_metal(candidates: Sequence[Version], preference: Optional[str], tar
 
 def _rewrite_tf(request: Request, req: Requirement, name: NormalizedName, knowledge: Knowledge,
                 py: str, draft: Draft, tf_specs: list[SpecifierSet],
-                macos_specs: list[SpecifierSet]) -> Optional[str]:
+                macos_specs: list[SpecifierSet], reverse: list[Version]) -> Optional[str]:
     """Rename a TF request to the distribution that exists on macOS arm64; drop CUDA extras."""
     extras = set(req.extras)
     for extra in sorted(req.extras):
@@ -176,7 +178,7 @@ def _rewrite_tf(request: Request, req: Requirement, name: NormalizedName, knowle
         tf_specs.append(req.specifier)
     if not admitted:
         if not request.constraint:
-            draft.errors.append(_no_tf_build(req, py, knowledge))
+            draft.errors.append(asked_by(_no_tf_build(req, py, knowledge), request))
             return None
         return request.line()  # pip applies it as written: nothing on arm64 can satisfy it
     providers = {knowledge.provider_for(v).distribution for v in admitted}
@@ -187,6 +189,13 @@ def _rewrite_tf(request: Request, req: Requirement, name: NormalizedName, knowle
             macos_specs.append(req.specifier)
     elif name != TENSORFLOW:
         new_name = TENSORFLOW
+        if name == TENSORFLOW_MACOS and not request.constraint:
+            # A dependent that asks for tensorflow-macos of a release whose arm64 build is
+            # `tensorflow` gets a reverse alias (tensorflow-macos==X+tfmac.1 -> tensorflow==X):
+            # one TensorFlow, whoever asked by which name. 2.16+ redirects on its own.
+            redirect, shim = knowledge.boundary("macos_redirect"), knowledge.boundary("tensorflow_shim_on_macos")
+            reverse.extend(v for v in admitted if knowledge.provided_by(v) == TENSORFLOW
+                           and not redirect.holds_for(v) and not shim.holds_for(v))
     if canonicalize_name(new_name) != name or extras != set(req.extras):
         new = format_requirement(req, name=new_name, extras=extras)
         if canonicalize_name(new_name) != name:
@@ -194,6 +203,15 @@ def _rewrite_tf(request: Request, req: Requirement, name: NormalizedName, knowle
             draft.actions.append(Action("rewrite", req.name, str(req), new, provider.reason, provider.source))
         return request.line(new)
     return request.line()
+
+def asked_by(problem: Problem, request: Request) -> Problem:
+    """Name who asked, when a dependent (not the user) did: the user never wrote that line."""
+    if not request.origin.startswith("dependency of "):
+        return problem
+    who = request.origin[len("dependency of "):]
+    message = problem.message.rstrip(".") + f" (asked by {who})."
+    return Problem(problem.kind, message, problem.remedy + f"; or choose a release of {who.split()[0]} that allows them")
+
 
 def _no_tf_build(req: Requirement, py: str, knowledge: Knowledge) -> Problem:
     here = knowledge.tf_versions(py)
@@ -323,6 +341,18 @@ def _prefer_metal_capable(candidates: Sequence[Version], target: Target, knowled
     if lower:
         draft.constraints.append(lower)
     return line
+
+def reverse_aliases(versions: Sequence[Version], knowledge: Knowledge) -> list[AliasWheel]:
+    """tensorflow-macos==X+tfmac.1 requiring tensorflow==X, for dependents that name the old
+    distribution of a release whose arm64 (and Linux) build is `tensorflow`."""
+    provider = knowledge.provider_for(max(versions)) if versions else None
+    return [AliasWheel(
+        name="tensorflow-macos", version=f"{v}+{ALIAS_LABEL}", target_name="tensorflow", target_version=str(v),
+        reason=("packages that require tensorflow-macos get a metadata-only alias that requires tensorflow of the "
+                "same release, instead of a second TensorFlow: " + provider.reason) if provider else "",
+        source=provider.source if provider else "",
+    ) for v in sorted(set(versions))]
+
 
 def _aliases(candidates: Sequence[Version], knowledge: Knowledge) -> list[AliasWheel]:
     out = []

@@ -16,6 +16,7 @@ from pip_tfmac.core.verify_report import VerifyReport
 from pip_tfmac.flows.resolution import Resolved
 from pip_tfmac.flows.verify import verify
 from pip_tfmac.runners import pip as pip_runner
+from pip_tfmac.runners.passthrough import run_to_completion
 from pip_tfmac.runners.pipargs import InstallArgs
 
 
@@ -35,7 +36,8 @@ def install(resolved: Resolved, args: InstallArgs) -> InstallOutcome:
     else:
         argv = pip_runner.base_argv(resolved.python, args.general) + ["install", *resolved.pip_install_args()]
         # With --json, stdout carries exactly one JSON object: pip's own output goes to stderr.
-        code = pip_runner.run(argv, capture=False, stdout_to_stderr=args.own.json).returncode
+        # Interrupts let pip finish: the environment ends as planned, never half-installed.
+        code = run_to_completion(argv, stdout_to_stderr=args.own.json)
     report = None
     if code == 0 and not args.dry_run and should_verify(resolved, args):
         report = verify(resolved.python, require_gpu=args.own.require_gpu, timeout=args.own.verify_timeout)

@@ -58,28 +58,49 @@ def run_pip_uninterrupted(args: Sequence[str]) -> int:
     SIGINT handler only notes the request: pip finishes, and we exit 130 with the environment
     complete. SIGTERM and SIGKILL still stop both at once.
     """
-    import signal
-
     if os.name != "posix":
         return exec_pip(args)
-    argv = pip_argv(args)
+    return run_to_completion(pip_argv(args))
+
+
+def run_to_completion(argv: Sequence[str], *, stdout_to_stderr: bool = False) -> int:
+    """Start pip (or the hooked pip) so that neither Ctrl-C nor SIGTERM can cut an install in half.
+
+    The child starts with SIGINT and SIGTERM ignored (so a signal to the whole process group
+    reaches it harmlessly), and ours only note the request: pip finishes, the environment is
+    complete (as planned, or as before when pip itself failed), and we exit 130 (143 for
+    SIGTERM) saying which. SIGKILL still stops both at once.
+    """
+    import signal
+
     sys.stdout.flush()
     sys.stderr.flush()
-    interrupted: list[bool] = []
+    interrupted: list[int] = []
 
-    def note(_signum: int, _frame: object) -> None:
+    def note(signum: int, _frame: object) -> None:
         if not interrupted:
             print("pip-tfmac: interrupted; letting pip finish so that nothing is left half-installed...",
                   file=sys.stderr, flush=True)
-        interrupted.append(True)
+        interrupted.append(signum)
 
-    previous = signal.signal(signal.SIGINT, note)
+    def child() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        proc = subprocess.Popen(argv, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # noqa: PLW1509 (no threads here)
+        proc = subprocess.Popen(list(argv), preexec_fn=child,  # noqa: PLW1509 (no threads here)
+                                stdout=sys.stderr.fileno() if stdout_to_stderr else None)
         code = proc.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
-    return 130 if interrupted else code
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if interrupted:
+        state = "complete" if code == 0 else "unchanged by the failed pip run"
+        print(f"pip-tfmac: pip finished after the interrupt; the environment is {state}.",
+              file=sys.stderr, flush=True)
+        return 130 if interrupted[0] == signal.SIGINT else 143
+    return code
 
 
 def exec_pip(args: Sequence[str]) -> int:
