@@ -285,3 +285,30 @@ def test_in_process_without_python_option(driver: Path, links: Path, tmp_path: P
     assert proc.returncode == HOOK_STOP_EXIT_CODE, proc.describe()
     data: Any = json.loads(out.read_text())
     assert data["stopped"] and data["watched"] == ["tensorflow"]
+
+
+def test_a_wheel_url_and_an_installed_tensorflow(hook: Hook, links: Path) -> None:
+    url = (links / "mid-1.0-py3-none-any.whl").as_uri()
+    proc, result = hook.hooked("install", url, stop=False)
+    assert proc.returncode == 0, proc.describe()
+    assert result is not None and result.watched == ("tensorflow",)
+    assert _asked(result, "mid") == [("user", None, "@ " + url)]
+    # Now an install that needs the TensorFlow already there still reports it, as installed.
+    proc, result = hook.hooked("install", "top")
+    assert proc.returncode == HOOK_STOP_EXIT_CODE, proc.describe()
+    assert result is not None and result.item("tensorflow").installed  # type: ignore[union-attr]
+    assert not result.item("top").installed  # type: ignore[union-attr]
+
+
+def test_a_pep723_script(hook: Hook, driver: Path, tmp_path: Path) -> None:
+    """--requirements-from-script exists from pip 26.0 on (absent in 24.0 to 25.3)."""
+    version = run([str(driver), "-m", "pip", "--version"], hook.env).stdout.split()[1]
+    if int(version.split(".")[0]) < 26:
+        pytest.skip(f"pip {version} has no --requirements-from-script")
+    script = tmp_path / "train.py"
+    script.write_text('# /// script\n# dependencies = ["mid", "leaf"]\n# ///\nprint("hi")\n')
+    proc, result = hook.hooked("install", "--requirements-from-script", str(script))
+    assert proc.returncode == HOOK_STOP_EXIT_CODE, proc.describe()
+    assert result is not None and result.watched == ("tensorflow",)
+    assert result.item("mid").requested  # type: ignore[union-attr]
+    assert _asked(result, "tensorflow") == [("mid", "1.0", "<2.17,>=2.15")]

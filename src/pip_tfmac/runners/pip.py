@@ -161,6 +161,7 @@ class HookItem:
     extras: tuple[str, ...] = ()
     link: Optional[str] = None
     editable: bool = False
+    installed: bool = False  # already in the target environment, kept as is
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def read_hook_result(path: str) -> Optional[HookResult]:
                  parents=tuple(i.get("parents", ())),
                  asked=tuple(_ask(a) for a in i.get("asked", ())),
                  extras=tuple(i.get("extras", ())), link=i.get("link"),
-                 editable=bool(i.get("editable")))
+                 editable=bool(i.get("editable")), installed=bool(i.get("installed")))
         for i in data.get("resolved", ())
     )
     causes = tuple(

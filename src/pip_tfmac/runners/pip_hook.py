@@ -27,6 +27,7 @@ packaging 26.3); the patched names are the same in both.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -46,6 +47,11 @@ _config: dict[str, Any] = {}
 _depth = 0
 # >0 while pip checks build requirements against the (host) build environment.
 _host_only = 0
+
+
+def _module(name: str) -> Any:
+    """A pip module, typed Any: its internals differ between the pips we support."""
+    return importlib.import_module(name)
 
 
 class _Stopped(BaseException):
@@ -111,6 +117,9 @@ def _resolved_items(result: Any) -> list[dict[str, Any]]:
             "name": name, "version": str(candidate.version), "requested": False,
             "parents": [], "asked": [], "extras": [], "link": None,
             "editable": bool(getattr(candidate, "is_editable", False)),
+            # already in the environment and kept as is (no link to fetch)
+            "installed": type(getattr(candidate, "base", candidate)).__name__
+            == "AlreadyInstalledCandidate",
         })
         link = getattr(candidate, "source_link", None)
         if link is not None and item["link"] is None:
@@ -178,8 +187,7 @@ def _patch_markers(markers: dict[str, str]) -> None:
     the module-global `default_environment()` in packaging 21.3 (pip 24.0) and 26.3 (pip 26.3).
     The installation report imports the name itself, so it is patched there too.
     """
-    from pip._vendor.packaging import markers as pmarkers
-
+    pmarkers = _module("pip._vendor.packaging.markers")
     original = pmarkers.default_environment
 
     def target_environment() -> Any:
@@ -188,19 +196,15 @@ def _patch_markers(markers: dict[str, str]) -> None:
             env.update(markers)
         return env
 
-    pmarkers.default_environment = target_environment  # type: ignore[assignment]
-    try:
-        from pip._internal.models import installation_report
-    except ImportError:  # pragma: no cover - both supported pips have it
-        return
-    installation_report.default_environment = target_environment  # type: ignore[attr-defined]
+    pmarkers.default_environment = target_environment
+    _module("pip._internal.models.installation_report").default_environment = target_environment
 
     # Build requirements are checked against the build environment, which runs on the host.
     build_env: Any
     try:
-        from pip._internal.build_env import base as build_env  # pip >= 25.3
+        build_env = _module("pip._internal.build_env.base")  # pip 26 (a package)
     except ImportError:
-        from pip._internal import build_env  # type: ignore[no-redef]
+        build_env = _module("pip._internal.build_env")  # pip 24.0 (a module)
     cls = getattr(build_env, "BuildEnvironment", None)
     check = getattr(cls, "check_requirements", None)
     if cls is not None and check is not None:
@@ -222,16 +226,16 @@ def _patch_resolver() -> None:
     `prepare_linked_requirements_more` (24.0: inside Resolver.resolve; 26.3: in the command),
     so a stop there has fetched metadata only.
     """
-    from pip._internal.resolution.resolvelib import resolver as pip_resolver
-    from pip._vendor.resolvelib import ResolutionImpossible
+    pip_resolver = _module("pip._internal.resolution.resolvelib.resolver")
+    impossible = _module("pip._vendor.resolvelib").ResolutionImpossible
 
     base: Any = pip_resolver.RLResolver
 
-    class HookedResolver(base):  # type: ignore[misc, valid-type]
+    class HookedResolver(base):  # type: ignore[misc]
         def resolve(self, *args: Any, **kwargs: Any) -> Any:
             try:
                 result = super().resolve(*args, **kwargs)
-            except ResolutionImpossible as exc:
+            except impossible as exc:
                 if _depth == 1:
                     _on_impossible(exc)
                 raise
@@ -239,7 +243,7 @@ def _patch_resolver() -> None:
                 _on_resolved(result)
             return result
 
-    pip_resolver.RLResolver = HookedResolver  # type: ignore[misc]
+    pip_resolver.RLResolver = HookedResolver
     outer = pip_resolver.Resolver.resolve
 
     def resolve(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -250,7 +254,7 @@ def _patch_resolver() -> None:
         finally:
             _depth -= 1
 
-    pip_resolver.Resolver.resolve = resolve  # type: ignore[method-assign]
+    pip_resolver.Resolver.resolve = resolve
 
 
 def _patch_commands() -> None:
@@ -260,11 +264,9 @@ def _patch_commands() -> None:
     stop must become a return value before that; returning normally also lets pip clean up
     its temporary directories.
     """
-    from pip._internal.commands.download import DownloadCommand
-    from pip._internal.commands.install import InstallCommand
-    from pip._internal.commands.wheel import WheelCommand
-
-    for cls in (InstallCommand, DownloadCommand, WheelCommand):
+    for cls in (_module("pip._internal.commands.install").InstallCommand,
+                _module("pip._internal.commands.download").DownloadCommand,
+                _module("pip._internal.commands.wheel").WheelCommand):
         original = cls.run
 
         def run(self: Any, options: Any, args: Any, _original: Any = original) -> int:
@@ -275,7 +277,7 @@ def _patch_commands() -> None:
                 sys.stderr.flush()
                 return STOP_EXIT_CODE
 
-        cls.run = run  # type: ignore[method-assign]
+        cls.run = run
 
 
 # --- --python: run ourselves under the target interpreter ------------------------------------
