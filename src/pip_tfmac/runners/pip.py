@@ -188,6 +188,10 @@ class HookResult:
     watched: tuple[str, ...] = ()
     pip_version: str = ""
     hook_error: Optional[str] = None
+    # a failed resolve: candidates pip dropped ((link, error): invalid metadata, failed build),
+    # or the error of a resolve that failed otherwise (pip 24.0 on a malformed marker)
+    candidate_errors: tuple[tuple[str, str], ...] = ()
+    error: Optional[str] = None
 
     def item(self, name: str) -> Optional[HookItem]:
         return next((i for i in self.resolved if i.name == name), None)
@@ -227,4 +231,7 @@ def read_hook_result(path: str) -> Optional[HookResult]:
     )
     return HookResult(resolved=items, failed=bool(data.get("failed")), causes=causes,
                       stopped=bool(data.get("stopped")), watched=tuple(data.get("watched", ())),
-                      pip_version=str(data.get("pip", "")), hook_error=data.get("hook_error"))
+                      pip_version=str(data.get("pip", "")), hook_error=data.get("hook_error"),
+                      candidate_errors=tuple((str(e.get("link", "")), str(e.get("error", "")))
+                                             for e in data.get("candidate_errors", ())),
+                      error=data.get("error"))

@@ -2,43 +2,42 @@
 
     python -m pip_tfmac.runners.pip_hook CONFIG.json [pip general options] COMMAND [args]
 
-Why in-process: a `--report` dry run before the real install costs a second resolve on every
-install, and pip's report cannot say what a cross target would resolve (pip evaluates the
-markers of dependencies against the machine it runs on, even with --platform). Hooking the
-resolver of the one pip run answers three questions at the cost of plain pip:
+Why: a `--report` dry run before the install costs a second resolve every time, and pip
+evaluates dependency markers for the host even with --platform. Hooking the one pip run's
+resolver answers, at the cost of plain pip: does the resolution bring in a watched
+(TensorFlow-family) name by any road (any depth, extras, local projects, PEP 723 scripts,
+URLs)? If so and asked to, stop right after the resolve (exit STOP_EXIT_CODE), before pip
+fetches more than metadata or installs anything; else pip carries on unchanged. Markers take
+the target's values. A ResolutionImpossible is reported as data.
 
-- does the resolution bring in a watched (TensorFlow-family) distribution, by any road (a
-  dependency at any depth, an extra, a local project, a PEP 723 script, a URL)? If so, and the
-  config says so, stop right after the resolve, before pip downloads more than metadata or
-  installs anything (exit STOP_EXIT_CODE); otherwise pip carries on unchanged;
-- which markers apply: the target's (CONFIG "markers") instead of the host's;
-- why a resolution is impossible: each cause as data (requirement, specifier, who asked).
+CONFIG: {"watch": [canonical names], "stop_on_watch": bool, "markers": {..} | null, "out": path}.
+Result ("out", absent if pip never resolved): {"version": 1, "pip", "markers", "failed",
+"stopped", "watched": [names], "resolved": [{"name", "version", "requested", "parents",
+"asked": [{"by": name | "user", "by_version", "specifier", "requirement", "marker", "from"}],
+"extras", "link", "editable", "installed"}], "causes": [{"name", "specifier", "requirement",
+"marker", "extras", "from", "by", "by_version"}], "candidate_errors", "error"}.
 
-CONFIG: {"watch": [canonical names], "stop_on_watch": bool, "markers": {..} | null,
-"out": "/path/result.json"}. The result file is written after the user's resolve (see
-`_write_result` for its format); it is absent when pip stopped before resolving.
-
-This module and runners/pipargs.py are the only places that touch pip's internals. It must
-import nothing of pip-tfmac and nothing outside the stdlib and pip: with `--python` it runs
-under the target interpreter, where only our pip and this package are made importable.
-Tested against pip 24.0 (resolvelib 1.0.1, packaging 21.3) and 26.3 (resolvelib 1.2.1,
-packaging 26.3); the patched names are the same in both.
+`--python X` (pip would re-run *itself* under X, without our patches): we re-run this module
+under X instead, importing only `pip` and `pip_tfmac` from here (as pip's __pip-runner__), so
+the installed set and the default markers are X's. Only stdlib and pip are imported here.
+With runners/pipargs.py the only place touching pip internals; the names patched are the same
+in pip 24.0 (resolvelib 1.0.1, packaging 21.3) and 26.3 (resolvelib 1.2.1, packaging 26.3).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
 from typing import Any, Optional
 
-# The exit code of a run stopped because a watched distribution was resolved.
-STOP_EXIT_CODE = 86
-
-# Set in the child when we re-run ourselves under the target interpreter, exactly as pip
-# does for its own --python (the child then ignores --python).
+STOP_EXIT_CODE = 86  # a run stopped because a watched distribution was resolved
+# Set in the child we re-run under the target, as pip does for its own --python.
 _SUBPROCESS_FLAG = "_PIP_RUNNING_IN_SUBPROCESS"
 
 _config: dict[str, Any] = {}
@@ -47,6 +46,15 @@ _config: dict[str, Any] = {}
 _depth = 0
 # >0 while pip checks build requirements against the (host) build environment.
 _host_only = 0
+# Candidates pip 26 drops with only a warning ("Ignoring version X of P since it has invalid
+# metadata": a malformed marker, for one), caught from its log.
+_dropped: list[dict[str, str]] = []
+
+
+class _DroppedHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if _depth == 1 and str(record.msg).startswith("Ignoring version"):
+            _dropped.append({"link": "", "error": record.getMessage()})
 
 
 def _module(name: str) -> Any:
@@ -80,9 +88,9 @@ def _project(name: str) -> str:
 
 
 def _by(parent: Any) -> dict[str, Any]:
-    if parent is None:
-        return {"by": "user", "by_version": None}
-    return {"by": _project(str(parent.project_name)), "by_version": str(parent.version)}
+    """Who asked: a candidate (name, version), or the user (a root requirement)."""
+    return ({"by": "user", "by_version": None} if parent is None else
+            {"by": _project(str(parent.project_name)), "by_version": str(parent.version)})
 
 
 def _describe(requirement: Any) -> dict[str, Any]:
@@ -164,14 +172,27 @@ def _on_resolved(result: Any) -> None:
         raise _Stopped()
 
 
-def _on_impossible(exc: Any) -> None:
+def _on_impossible(exc: Any, factory: Any) -> None:
+    """Causes of ResolutionImpossible, and the candidates pip dropped on the way (a wheel
+    with invalid metadata, a failed build: pip 26 reports a malformed marker that way)."""
     data = _base_result()
     data["failed"] = True
     try:
         data["causes"] = [{**_describe(info.requirement), **_by(info.parent)}
                           for info in exc.causes]
+        failures = getattr(factory, "_build_failures", None) or {}
+        data["candidate_errors"] = [{"link": getattr(link, "url", str(link)), "error": str(err)}
+                                    for link, err in failures.items()] + _dropped
     except Exception as err:
         data["hook_error"] = f"{type(err).__name__}: {err}"
+    _write_json(data)
+
+
+def _on_error(exc: BaseException) -> None:
+    """Another failure of the resolve (pip 24.0 crashes on a malformed marker): say what."""
+    data = _base_result()
+    data["failed"] = True
+    data["error"] = f"{type(exc).__name__}: {exc}"
     _write_json(data)
 
 
@@ -237,13 +258,18 @@ def _patch_resolver() -> None:
                 result = super().resolve(*args, **kwargs)
             except impossible as exc:
                 if _depth == 1:
-                    _on_impossible(exc)
+                    _on_impossible(exc, getattr(self.provider, "_factory", None))
+                raise
+            except Exception as exc:
+                if _depth == 1:
+                    _on_error(exc)
                 raise
             if _depth == 1:
                 _on_resolved(result)
             return result
 
     pip_resolver.RLResolver = HookedResolver
+    logging.getLogger("pip._internal.resolution.resolvelib").addHandler(_DroppedHandler())
     outer = pip_resolver.Resolver.resolve
 
     def resolve(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -282,9 +308,8 @@ def _patch_commands() -> None:
 
 # --- --python: run ourselves under the target interpreter ------------------------------------
 
-# Executed by the target interpreter: import `pip` and `pip_tfmac` from where they are in
-# this (pip-tfmac's) environment and nothing else from it, as pip's own __pip-runner__ does,
-# so that pip still sees the target's site-packages as "installed".
+# Run by the target: only `pip` and `pip_tfmac` come from our environment (pip then sees the
+# target's site-packages as installed).
 _BOOTSTRAP = """\
 import runpy, sys
 from importlib.machinery import PathFinder
@@ -302,13 +327,14 @@ runpy.run_module("pip_tfmac.runners.pip_hook", run_name="__main__", alter_sys=Tr
 
 def _target_interpreter(args: list[str]) -> Optional[str]:
     """The interpreter named by pip's general `--python` option, or None (run here)."""
-    if os.environ.get(_SUBPROCESS_FLAG):
-        return None
+    if os.environ.get(_SUBPROCESS_FLAG) or not any(a.startswith("--py") for a in args):
+        return None  # (optparse takes abbreviations: --pyth is --python)
     from pip._internal.cli.main_parser import create_main_parser, identify_python_interpreter
     from pip._internal.exceptions import CommandError
 
-    try:
-        general, _rest = create_main_parser().parse_args(list(args))
+    try:  # quietly: pip itself answers --help, --version and bad options
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            general, _rest = create_main_parser().parse_args(list(args))
     except SystemExit:  # --help, --version, a bad option: pip answers those itself
         return None
     if not general.python:
@@ -347,15 +373,18 @@ def main(argv: Optional[list[str]] = None) -> int:
         sys.path.pop(0)
     with open(config_path, encoding="utf-8") as handle:
         _config.update(json.load(handle))
+    if _config.get("out") and not os.environ.get(_SUBPROCESS_FLAG):
+        with contextlib.suppress(FileNotFoundError):  # a stale result must not be read as ours
+            os.unlink(_config["out"])
     from pip._internal.exceptions import CommandError
 
     try:
         interpreter = _target_interpreter(pip_args)
+        if interpreter is not None:
+            return _reexec(interpreter, config_path, pip_args)
     except CommandError as exc:
         sys.stderr.write(f"ERROR: {exc}\n")
         return 1
-    if interpreter is not None:
-        return _reexec(interpreter, config_path, pip_args)
     if _config.get("markers"):
         _patch_markers({str(k): str(v) for k, v in _config["markers"].items()})
     _patch_resolver()
