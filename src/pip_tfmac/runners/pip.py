@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from pip_tfmac.runners.interpreter import same_interpreter
+from pip_tfmac.runners.pip_hook import STOP_EXIT_CODE as HOOK_STOP_EXIT_CODE  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,128 @@ def run_with_report(argv: Sequence[str], *, capture: bool = True) -> PipResult:
             os.unlink(path)
         except OSError:
             pass
+
+
+# --- pip with the resolver hook (runners/pip_hook.py) -----------------------------------------
+
+HOOK_MODULE = "pip_tfmac.runners.pip_hook"
+
+
+def hooked_argv(python: str, general: Sequence[str], config_path: str) -> list[str]:
+    """`base_argv` with pip's resolver hooked: `python -m pip_tfmac.runners.pip_hook CONFIG ...`.
+
+    Same argv shape as base_argv (the command and its arguments follow). With `--python` the
+    hook re-runs itself under the target interpreter, so markers and the installed set are
+    the target's, as with pip's own --python.
+    """
+    argv = base_argv(python, general)
+    return [argv[0], "-m", HOOK_MODULE, config_path, *argv[3:]]
+
+
+def write_hook_config(path: str, *, watch: Sequence[str], out: str, stop_on_watch: bool = True,
+                      markers: Optional[Mapping[str, str]] = None) -> None:
+    """Write the hook's CONFIG.json (watch: canonical names; markers: the target's, or None)."""
+    data = {"watch": sorted(set(watch)), "stop_on_watch": stop_on_watch,
+            "markers": dict(markers) if markers is not None else None, "out": out}
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1)
+
+
+@dataclass(frozen=True)
+class HookAsk:
+    """One requirement on a distribution: who asked (a parent, or "user") and for what."""
+
+    by: str
+    by_version: Optional[str]
+    specifier: str
+    requirement: str = ""
+    marker: Optional[str] = None
+    source: Optional[str] = None  # "-r requirements.txt (line 3)" for the user's own lines
+
+
+@dataclass(frozen=True)
+class HookItem:
+    """A resolved distribution, with the dependents that brought it in."""
+
+    name: str
+    version: str
+    requested: bool
+    parents: tuple[str, ...]
+    asked: tuple[HookAsk, ...]
+    extras: tuple[str, ...] = ()
+    link: Optional[str] = None
+    editable: bool = False
+    installed: bool = False  # already in the target environment, kept as is
+
+
+@dataclass(frozen=True)
+class HookCause:
+    """One cause of ResolutionImpossible: `name specifier`, asked by `by` (or "user")."""
+
+    name: str
+    specifier: str
+    by: str
+    by_version: Optional[str]
+    requirement: str = ""
+    marker: Optional[str] = None
+    source: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """What the hook saw of the user's resolve (absent file: pip stopped before resolving)."""
+
+    resolved: tuple[HookItem, ...]
+    failed: bool
+    causes: tuple[HookCause, ...]
+    stopped: bool
+    watched: tuple[str, ...] = ()
+    pip_version: str = ""
+    hook_error: Optional[str] = None
+    # a failed resolve: candidates pip dropped ((link, error): invalid metadata, failed build),
+    # or the error of a resolve that failed otherwise (pip 24.0 on a malformed marker)
+    candidate_errors: tuple[tuple[str, str], ...] = ()
+    error: Optional[str] = None
+
+    def item(self, name: str) -> Optional[HookItem]:
+        return next((i for i in self.resolved if i.name == name), None)
+
+
+def _ask(data: Mapping[str, Any]) -> HookAsk:
+    return HookAsk(by=str(data.get("by", "user")), by_version=data.get("by_version"),
+                   specifier=str(data.get("specifier", "")),
+                   requirement=str(data.get("requirement", "")), marker=data.get("marker"),
+                   source=data.get("from"))
+
+
+def read_hook_result(path: str) -> Optional[HookResult]:
+    """Read the hook's result file; None when there is none (pip never got to resolve)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    if not text.strip():
+        return None
+    data = json.loads(text)
+    items = tuple(
+        HookItem(name=i["name"], version=i["version"], requested=bool(i.get("requested")),
+                 parents=tuple(i.get("parents", ())),
+                 asked=tuple(_ask(a) for a in i.get("asked", ())),
+                 extras=tuple(i.get("extras", ())), link=i.get("link"),
+                 editable=bool(i.get("editable")), installed=bool(i.get("installed")))
+        for i in data.get("resolved", ())
+    )
+    causes = tuple(
+        HookCause(name=c["name"], specifier=str(c.get("specifier", "")),
+                  by=str(c.get("by", "user")), by_version=c.get("by_version"),
+                  requirement=str(c.get("requirement", "")), marker=c.get("marker"),
+                  source=c.get("from"))
+        for c in data.get("causes", ())
+    )
+    return HookResult(resolved=items, failed=bool(data.get("failed")), causes=causes,
+                      stopped=bool(data.get("stopped")), watched=tuple(data.get("watched", ())),
+                      pip_version=str(data.get("pip", "")), hook_error=data.get("hook_error"),
+                      candidate_errors=tuple((str(e.get("link", "")), str(e.get("error", "")))
+                                             for e in data.get("candidate_errors", ())),
+                      error=data.get("error"))
