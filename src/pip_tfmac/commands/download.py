@@ -60,8 +60,10 @@ def run(args: list[str], index: Optional[int]) -> int:
     if not needs_planning(parsed, load()):
         return exec_pip([*args[: index + 1], *rest])
     progress = StepProgress(enabled=quiet_level(parsed.values) == 0)
-    resolved = resolve(parsed, progress=progress)
-    progress.clear()
+    try:
+        resolved = resolve(parsed, progress=progress)
+    finally:
+        progress.clear()
     try:
         if parsed.own.explain:
             print_plan(resolved, as_json=parsed.own.json)

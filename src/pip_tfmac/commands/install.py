@@ -7,6 +7,7 @@ install flow runs (flows/install.py) and this command renders its plan, verify b
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, Optional
 
@@ -15,9 +16,13 @@ from pip_tfmac.commands.progress import StepProgress, quiet_level
 from pip_tfmac.commands.render_plan import plan_block, print_plan, warnings_to_stderr
 from pip_tfmac.commands.render_verify import render as render_verify
 from pip_tfmac.errors import BadInputError, UsageError
+from pip_tfmac.core.detect import Arrival
+from pip_tfmac.flows.any_road import first_run
 from pip_tfmac.flows.install import install
+from pip_tfmac.flows.verify import verify
 from pip_tfmac.flows.plan import changes_nothing, needs_planning, prepare, resolve
 from pip_tfmac.knowledge import load
+from pip_tfmac.runners.interpreter import resolve_target_python
 from pip_tfmac.runners.passthrough import exec_pip, run_pip_uninterrupted
 from pip_tfmac.runners.pipargs import parse_install, split_own
 from pip_tfmac.runners.reqfile import PipCrashingInput
@@ -36,20 +41,37 @@ def run_install(args: list[str], index: int) -> int:
             raise  # pip-tfmac's own options were used: our message
         # Exactly pip's own message and exit code for what pip itself rejects.
         return exec_pip(args)
-    if not needs_planning(parsed, load()):
-        if parsed.dry_run:
-            return exec_pip([*args[: index + 1], *rest])
-        return run_pip_uninterrupted([*args[: index + 1], *rest])
     quiet = quiet_level(parsed.values) > 0
     progress = StepProgress(enabled=not quiet)
-    prepared = prepare(parsed, progress)
-    if changes_nothing(prepared):
-        prepared.cleanup()
+    arrivals: tuple[Arrival, ...] = ()
+    if not needs_planning(parsed, load()):
+        if os.environ.get("PIP_TFMAC_ANY_ROAD") == "0":  # documented escape hatch: plain pip
+            user = [*args[: index + 1], *rest]
+            return exec_pip(user) if parsed.dry_run else run_pip_uninterrupted(user)
+        # The user's own command, once, under the resolver hook: plain pip unless TensorFlow
+        # comes in by some road, in which case pip stops before changing anything.
+        first = first_run(args[index], rest, parsed, resolve_target_python(parsed.general), load())
+        if not first.needs_plan:
+            if first.installed_tensorflow and not parsed.own.no_verify and not parsed.target_dir:
+                report = verify(resolve_target_python(parsed.general), require_gpu=parsed.own.require_gpu,
+                                timeout=parsed.own.verify_timeout)
+                print(render_verify(report))
+                return int(report.exit_code)
+            return first.exit_code
+        arrivals = first.arrivals
+        print("pip-tfmac: TensorFlow comes in through " + "; ".join(
+            f"{a.name} (from {', '.join(a.parents)})" for a in arrivals) + ": planning it for this machine",
+            file=sys.stderr, flush=True)
+    try:
+        prepared = prepare(parsed, progress, arrivals)
+        if changes_nothing(prepared):
+            prepared.cleanup()
+            progress.clear()
+            user = [*args[: index + 1], *rest]
+            return exec_pip(user) if parsed.dry_run else run_pip_uninterrupted(user)
+        resolved = resolve(parsed, progress=progress, prepared=prepared)
+    finally:
         progress.clear()
-        user = [*args[: index + 1], *rest]
-        return exec_pip(user) if parsed.dry_run else run_pip_uninterrupted(user)
-    resolved = resolve(parsed, progress=progress, prepared=prepared)
-    progress.clear()
     try:
         as_json = parsed.own.json
         if (parsed.own.explain or parsed.dry_run) and not as_json:

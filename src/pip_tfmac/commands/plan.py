@@ -14,8 +14,10 @@ def run(args: list[str], index: Optional[int]) -> int:
     assert index is not None
     parsed = parse_install(args, index, "install")
     progress = StepProgress(enabled=quiet_level(parsed.values) == 0)
-    resolved = resolve(parsed, progress=progress)
-    progress.clear()
+    try:
+        resolved = resolve(parsed, progress=progress)
+    finally:
+        progress.clear()
     try:
         print_plan(resolved, as_json=parsed.own.json)
         return 0

@@ -132,7 +132,7 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
     if arrivals:
         # TensorFlow came in by another road: plan it as if it had been named, then resolve again.
         progress("TensorFlow comes in through " + "; ".join(
-            f"{a.name} (from {', '.join(a.parents) or 'a project'})" for a in arrivals) + ": planning it")
+            f"{a.name} (from {', '.join(a.parents) or 'a project'})" for a in arrivals) + ": planning it again")
         resolved.arrivals += arrivals
         plan = resolved.plan = _plan(args, plan.target, resolved.arrivals)
         if with_wheelhouse:

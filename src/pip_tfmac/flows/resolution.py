@@ -14,7 +14,7 @@ from pip_tfmac import errors
 from pip_tfmac.core.detect import Arrival
 from pip_tfmac.core.explain import asks_from_pip_text, explain_unavailable
 from pip_tfmac.core.plan import Plan, Problem
-from pip_tfmac.runners.pip import PipResult, base_argv, run_with_report
+from pip_tfmac.runners.pip import PipResult, base_argv, hooked_argv, run_with_report, write_hook_config
 from pip_tfmac.runners.pipargs import InstallArgs
 
 if TYPE_CHECKING:
@@ -143,7 +143,16 @@ def write_files(resolved: Resolved) -> None:
 
 def dry_run(resolved: Resolved) -> PipResult:
     write_files(resolved)
-    argv = base_argv(resolved.python, resolved.args.general) + ["install", "--dry-run"]
+    target = resolved.plan.target
+    if target.cross and target.markers:
+        # pip reads every dependency's markers for the machine it runs on, even with --platform:
+        # under the hook they take the target's values (basic-pitch's Darwin branch, say).
+        config = os.path.join(resolved.workdir, "hook.json")
+        write_hook_config(config, watch=(), out=os.path.join(resolved.workdir, "hook-result.json"),
+                          stop_on_watch=False, markers=target.markers)
+        argv = hooked_argv(resolved.python, resolved.args.general, config) + ["install", "--dry-run"]
+    else:
+        argv = base_argv(resolved.python, resolved.args.general) + ["install", "--dry-run"]
     argv += resolved.pip_install_args()
     if resolved.plan.target.cross and resolved.args.target_dir is None:
         argv += ["--target", os.path.join(resolved.workdir, "scratch-target")]
