@@ -1,4 +1,5 @@
-"""Resolver-hook overhead: plain pip against pip under runners/pip_hook.py (issue 18, item 7).
+"""Resolver-hook overhead: plain pip against pip under runners/pip_hook.py and against the whole
+`pip-tfmac install` of the same set (issue 18, item 7).
 
 Goal: an install that brings no TensorFlow in stays <= 1.10x plain pip. Usage:
     python bench/hook_overhead.py [--rounds 5] [--packages requests pandas] [--dry-run]
@@ -48,21 +49,26 @@ def main() -> int:
     opts = parser.parse_args()
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
     install = ["install", *(["--dry-run"] if opts.dry_run else []), *opts.packages]
-    times: dict[str, list[float]] = {"pip": [], "hooked": []}
-    cpus: dict[str, list[float]] = {"pip": [], "hooked": []}
+    sides = ("pip", "hooked", "tfmac")
+    times: dict[str, list[float]] = {side: [] for side in sides}
+    cpus: dict[str, list[float]] = {side: [] for side in sides}
+    tool = str(Path(sys.executable).with_name("pip-tfmac"))
     with tempfile.TemporaryDirectory(prefix="hook-bench-") as tmp:
         config, out = Path(tmp, "config.json"), Path(tmp, "out.json")
         write_hook_config(str(config), watch=WATCH, out=str(out))
         # Warm the cache (and check both sides work) once, untimed.
         for round_ in range(opts.rounds + 1):
-            order = ["pip", "hooked"] if round_ % 2 == 0 else ["hooked", "pip"]
+            order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
             for side in order:
                 target = Path(tmp, f"venv-{side}-{round_}")
                 venv.EnvBuilder(with_pip=False).create(target)
                 python = str(target / "bin" / "python")
                 general = ["--python", python]
-                argv = (base_argv(python, general) if side == "pip"
-                        else hooked_argv(python, general, str(config))) + install
+                if side == "tfmac":
+                    argv = [tool, *general, *install]
+                else:
+                    argv = (base_argv(python, general) if side == "pip"
+                            else hooked_argv(python, general, str(config))) + install
                 wall, cpu = timed(argv, env)
                 if side == "hooked":
                     result = read_hook_result(str(out))
@@ -77,7 +83,8 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}:\n")
     print("| command | median s | min-max s | CPU median s | vs pip |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for side, label in (("pip", "pip"), ("hooked", "pip under the resolver hook")):
+    for side, label in (("pip", "pip"), ("hooked", "pip under the resolver hook"),
+                        ("tfmac", "pip-tfmac install")):
         ratio = "-" if side == "pip" else (f"{med[side] / med['pip']:.2f}x "
                                           f"(CPU {cpu_med[side] / cpu_med['pip']:.2f}x)")
         print(f"| {label} | {med[side]:.2f} | {min(times[side]):.2f}-{max(times[side]):.2f} "
