@@ -34,7 +34,7 @@ import logging
 import os
 import subprocess
 import sys
-from typing import Any, Optional
+from typing import Any
 
 STOP_EXIT_CODE = 86  # a run stopped because a watched distribution was resolved
 # Set in the child we re-run under the target, as pip does for its own --python.
@@ -46,6 +46,7 @@ _config: dict[str, Any] = {}
 _depth = 0
 # >0 while pip checks build requirements against the (host) build environment.
 _host_only = 0
+_stoppable = False  # inside a command whose run turns _Stopped into STOP_EXIT_CODE
 # Candidates pip 26 drops with only a warning ("Ignoring version X of P since it has invalid
 # metadata": a malformed marker, for one), caught from its log.
 _dropped: list[dict[str, str]] = []
@@ -153,7 +154,6 @@ def _resolved_items(result: Any) -> list[dict[str, Any]]:
 
 def _base_result() -> dict[str, Any]:
     import pip
-
     return {"version": 1, "pip": pip.__version__, "markers": _config.get("markers"),
             "failed": False, "stopped": False, "resolved": [], "watched": [], "causes": []}
 
@@ -162,11 +162,11 @@ def _on_resolved(result: Any) -> None:
     data = _base_result()
     try:
         data["resolved"] = _resolved_items(result)
-    except Exception as exc:  # never break pip's own run over our bookkeeping
+    except Exception as exc:  # noqa: BLE001  (never break pip over our bookkeeping)
         data["hook_error"] = f"{type(exc).__name__}: {exc}"
     watch = set(_config.get("watch") or ())
     data["watched"] = [i["name"] for i in data["resolved"] if i["name"] in watch]
-    data["stopped"] = bool(data["watched"] and _config.get("stop_on_watch"))
+    data["stopped"] = bool(data["watched"] and _config.get("stop_on_watch") and _stoppable)
     _write_json(data)
     if data["stopped"]:
         raise _Stopped()
@@ -175,25 +175,21 @@ def _on_resolved(result: Any) -> None:
 def _on_impossible(exc: Any, factory: Any) -> None:
     """Causes of ResolutionImpossible, and the candidates pip dropped on the way (a wheel
     with invalid metadata, a failed build: pip 26 reports a malformed marker that way)."""
-    data = _base_result()
-    data["failed"] = True
+    data = {**_base_result(), "failed": True}
     try:
         data["causes"] = [{**_describe(info.requirement), **_by(info.parent)}
                           for info in exc.causes]
         failures = getattr(factory, "_build_failures", None) or {}
         data["candidate_errors"] = [{"link": getattr(link, "url", str(link)), "error": str(err)}
                                     for link, err in failures.items()] + _dropped
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001  (as above)
         data["hook_error"] = f"{type(err).__name__}: {err}"
     _write_json(data)
 
 
 def _on_error(exc: BaseException) -> None:
     """Another failure of the resolve (pip 24.0 crashes on a malformed marker): say what."""
-    data = _base_result()
-    data["failed"] = True
-    data["error"] = f"{type(exc).__name__}: {exc}"
-    _write_json(data)
+    _write_json({**_base_result(), "failed": True, "error": f"{type(exc).__name__}: {exc}"})
 
 
 # --- the patches ---------------------------------------------------------------------------
@@ -290,12 +286,16 @@ def _patch_commands() -> None:
     stop must become a return value before that; returning normally also lets pip clean up
     its temporary directories.
     """
-    for cls in (_module("pip._internal.commands.install").InstallCommand,
-                _module("pip._internal.commands.download").DownloadCommand,
-                _module("pip._internal.commands.wheel").WheelCommand):
+    for name in ("install", "download", "wheel", "lock"):  # lock: pip >= 25.1
+        try:
+            cls = getattr(_module(f"pip._internal.commands.{name}"), f"{name.title()}Command")
+        except (ImportError, AttributeError):
+            continue
         original = cls.run
 
         def run(self: Any, options: Any, args: Any, _original: Any = original) -> int:
+            global _stoppable
+            _stoppable = True
             try:
                 return int(_original(self, options, args))
             except _Stopped:
@@ -325,7 +325,7 @@ runpy.run_module("pip_tfmac.runners.pip_hook", run_name="__main__", alter_sys=Tr
 """
 
 
-def _target_interpreter(args: list[str]) -> Optional[str]:
+def _target_interpreter(args: list[str]) -> str | None:
     """The interpreter named by pip's general `--python` option, or None (run here)."""
     if os.environ.get(_SUBPROCESS_FLAG) or not any(a.startswith("--py") for a in args):
         return None  # (optparse takes abbreviations: --pyth is --python)
@@ -346,11 +346,8 @@ def _target_interpreter(args: list[str]) -> Optional[str]:
 
 
 def _reexec(interpreter: str, config_path: str, args: list[str]) -> int:
-    import pip
-    import pip_tfmac
-
-    roots = [os.path.dirname(os.path.dirname(os.path.abspath(m.__file__ or "")))
-             for m in (pip, pip_tfmac)]
+    roots = [os.path.dirname(os.path.dirname(os.path.abspath(_module(m).__file__)))
+             for m in ("pip", "pip_tfmac")]
     env = dict(os.environ, **{_SUBPROCESS_FLAG: "1"})
     argv = [interpreter, "-c", _BOOTSTRAP, *roots, config_path, *args]
     with subprocess.Popen(argv, env=env) as proc:
@@ -362,7 +359,7 @@ def _reexec(interpreter: str, config_path: str, args: list[str]) -> int:
             return 1
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         sys.stderr.write("usage: python -m pip_tfmac.runners.pip_hook CONFIG.json [pip args]\n")
