@@ -212,8 +212,8 @@ def test_a_local_project_depending_on_tensorflow(hook: Hook, tmp_path: Path) -> 
     backend = project / "tfmac_test_backend.py"
     # The shared in-tree backend declares no dependencies; give this project one.
     backend.write_text(backend.read_text().replace(
-        "write_wheel(wheel_directory, name, version, [], {module",
-        'write_wheel(wheel_directory, name, version, ["mid"], {module'))
+        "write_wheel(wheel_directory, name, version, [], {",
+        'write_wheel(wheel_directory, name, version, ["mid"], {'))  # wheel and editable
     before = hook.freeze()
     proc, result = hook.hooked("install", str(project))
     assert proc.returncode == HOOK_STOP_EXIT_CODE, proc.describe()
@@ -224,6 +224,10 @@ def test_a_local_project_depending_on_tensorflow(hook: Hook, tmp_path: Path) -> 
     assert _asked(result, "my-app")[0][2].startswith("@ file:")
     assert _asked(result, "tensorflow") == [("mid", "1.0", "<2.17,>=2.15")]
     assert result.item("mid").parents == ("my-app",)  # type: ignore[union-attr]
+    proc, result = hook.hooked("install", "-e", str(project))
+    assert proc.returncode == HOOK_STOP_EXIT_CODE, proc.describe()
+    assert result is not None and result.item("my-app").editable  # type: ignore[union-attr]
+    assert hook.freeze() == before
 
 
 @pytest.mark.parametrize("markers, expected, absent", [
@@ -264,6 +268,8 @@ def test_resolution_impossible_reports_its_causes(hook: Hook, tmp_path: Path) ->
     assert result is not None and result.failed and not result.resolved
     causes = [(c.name, c.specifier, c.by, c.by_version) for c in result.causes]
     assert ("tensorflow-text", "~=2.15.0", "models", "2.15.0") in causes
+    text = next(c for c in result.causes if c.name == "tensorflow-text")
+    assert text.available == ("2.16.1",)
 
 
 def test_a_malformed_marker_keeps_pips_behaviour(hook: Hook, tmp_path: Path) -> None:

@@ -47,8 +47,8 @@ _depth = 0
 # >0 while pip checks build requirements against the (host) build environment.
 _host_only = 0
 _stoppable = False  # inside a command whose run turns _Stopped into STOP_EXIT_CODE
-# Candidates pip 26 drops with only a warning ("Ignoring version X of P since it has invalid
-# metadata": a malformed marker, for one), caught from its log.
+# Candidates pip 26 drops with a warning only ("Ignoring version X of P since it has invalid
+# metadata": a malformed marker, for one), caught from its log by _DroppedHandler.
 _dropped: list[dict[str, str]] = []
 
 
@@ -88,8 +88,7 @@ def _project(name: str) -> str:
     return "python" if name.startswith("<") else name.partition("[")[0]
 
 
-def _by(parent: Any) -> dict[str, Any]:
-    """Who asked: a candidate (name, version), or the user (a root requirement)."""
+def _by(parent: Any) -> dict[str, Any]:  # who asked: a candidate, or the user
     return ({"by": "user", "by_version": None} if parent is None else
             {"by": _project(str(parent.project_name)), "by_version": str(parent.version)})
 
@@ -179,6 +178,12 @@ def _on_impossible(exc: Any, factory: Any) -> None:
     try:
         data["causes"] = [{**_describe(info.requirement), **_by(info.parent)}
                           for info in exc.causes]
+        # The versions pip found for the target (its tags, its Python) for each name; its
+        # finder caches them, so this asks the index nothing new.
+        finder = getattr(factory, "_finder", None)
+        for cause in data["causes"]:
+            found = finder.find_all_candidates(cause["name"]) if finder is not None else []
+            cause["available"] = [str(v) for v in sorted({c.version for c in found})]
         failures = getattr(factory, "_build_failures", None) or {}
         data["candidate_errors"] = [{"link": getattr(link, "url", str(link)), "error": str(err)}
                                     for link, err in failures.items()] + _dropped
@@ -217,22 +222,19 @@ def _patch_markers(markers: dict[str, str]) -> None:
     _module("pip._internal.models.installation_report").default_environment = target_environment
 
     # Build requirements are checked against the build environment, which runs on the host.
-    build_env: Any
-    try:
-        build_env = _module("pip._internal.build_env.base")  # pip 26 (a package)
-    except ImportError:
-        build_env = _module("pip._internal.build_env")  # pip 24.0 (a module)
-    cls = getattr(build_env, "BuildEnvironment", None)
-    check = getattr(cls, "check_requirements", None)
-    if cls is not None and check is not None:
-        def check_requirements(self: Any, *args: Any, **kwargs: Any) -> Any:
-            global _host_only
-            _host_only += 1
-            try:
-                return check(self, *args, **kwargs)
-            finally:
-                _host_only -= 1
-        cls.check_requirements = check_requirements
+    # (pip 24.0: a module; 26: a package re-exporting the base class that defines the check)
+    cls = _module("pip._internal.build_env").BuildEnvironment
+    check = cls.check_requirements
+
+    def check_requirements(self: Any, *args: Any, **kwargs: Any) -> Any:
+        global _host_only
+        _host_only += 1
+        try:
+            return check(self, *args, **kwargs)
+        finally:
+            _host_only -= 1
+
+    cls.check_requirements = check_requirements
 
 
 def _patch_resolver() -> None:
