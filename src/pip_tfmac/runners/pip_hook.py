@@ -32,6 +32,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -78,8 +79,6 @@ def _write_json(data: dict[str, Any]) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -241,10 +240,8 @@ def _patch_resolver() -> None:
     """Watch pip's resolvelib run: `RLResolver` is the name pip's resolver module calls.
 
     The subclass sees resolvelib's Result (mapping, graph, criteria) right after the resolve,
-    which in both pips is before RequirementSet building and before
-    `prepare_linked_requirements_more` (24.0: inside Resolver.resolve; 26.3: in the command),
-    so a stop there has fetched metadata only.
-    """
+    before `prepare_linked_requirements_more` (24.0: later in Resolver.resolve; 26.3: in the
+    command): a stop there has fetched metadata only."""
     pip_resolver = _module("pip._internal.resolution.resolvelib.resolver")
     impossible = _module("pip._vendor.resolvelib").ResolutionImpossible
 
@@ -282,12 +279,8 @@ def _patch_resolver() -> None:
 
 
 def _patch_commands() -> None:
-    """Turn _Stopped into STOP_EXIT_CODE inside the command's `run`.
-
-    pip's command wrapper logs any BaseException escaping `run` as a crash (exit 2), so the
-    stop must become a return value before that; returning normally also lets pip clean up
-    its temporary directories.
-    """
+    """Turn _Stopped into STOP_EXIT_CODE inside the command's `run`: pip logs a BaseException
+    escaping `run` as a crash (exit 2); a normal return also lets pip clean its temp dirs."""
     for name in ("install", "download", "wheel", "lock"):  # lock: pip >= 25.1
         try:
             cls = getattr(_module(f"pip._internal.commands.{name}"), f"{name.title()}Command")
@@ -315,6 +308,10 @@ def _patch_commands() -> None:
 _BOOTSTRAP = """\
 import runpy, sys
 from importlib.machinery import PathFinder
+need = tuple(int(n) for n in sys.argv[3].split("."))
+if sys.version_info[:2] < need:  # pip's own message and exit code for its --python
+    sys.exit("This version of pip does not support python %d.%d (requires >=%s)."
+             % (sys.version_info[0], sys.version_info[1], sys.argv[3]))
 ROOTS = {"pip": sys.argv[1], "pip_tfmac": sys.argv[2]}
 class _Finder:
     @classmethod
@@ -322,7 +319,7 @@ class _Finder:
         root = ROOTS.get(fullname)
         return PathFinder.find_spec(fullname, [root], target) if root else None
 sys.meta_path.insert(0, _Finder())
-del sys.argv[1:3]
+del sys.argv[1:4]
 runpy.run_module("pip_tfmac.runners.pip_hook", run_name="__main__", alter_sys=True)
 """
 
@@ -339,7 +336,7 @@ def _target_interpreter(args: list[str]) -> str | None:
             general, _rest = create_main_parser().parse_args(list(args))
     except SystemExit:  # --help, --version, a bad option: pip answers those itself
         return None
-    if not general.python:
+    if not general.python:  # (an option of the command, e.g. --python-version)
         return None
     interpreter = identify_python_interpreter(general.python)
     if interpreter is None:
@@ -350,8 +347,11 @@ def _target_interpreter(args: list[str]) -> str | None:
 def _reexec(interpreter: str, config_path: str, args: list[str]) -> int:
     roots = [os.path.dirname(os.path.dirname(os.path.abspath(_module(m).__file__)))
              for m in ("pip", "pip_tfmac")]
+    with open(os.path.join(roots[0], "pip", "__pip-runner__.py"), encoding="utf-8") as runner:
+        need = re.search(r"PYTHON_REQUIRES = \((\d+), (\d+)\)", runner.read())
     env = dict(os.environ, **{_SUBPROCESS_FLAG: "1"})
-    argv = [interpreter, "-c", _BOOTSTRAP, *roots, config_path, *args]
+    argv = [interpreter, "-c", _BOOTSTRAP, *roots, f"{need[1]}.{need[2]}" if need else "3.0",
+            config_path, *args]
     with subprocess.Popen(argv, env=env) as proc:
         try:
             return proc.wait()
