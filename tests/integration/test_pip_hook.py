@@ -15,14 +15,19 @@ import sys
 import venv
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
 import pip_tfmac
 from helpers import Result, build_wheel, isolated_env, run, venv_bin, write_local_project
-from pip_tfmac.runners.pip import (HOOK_STOP_EXIT_CODE, HookResult, hooked_argv, read_hook_result,
-                                   write_hook_config)
+from pip_tfmac.runners.pip import (
+    HOOK_STOP_EXIT_CODE,
+    HookResult,
+    hooked_argv,
+    read_hook_result,
+    write_hook_config,
+)
 from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance
 from pip_tfmac.wheelhouse.wheelfile import build_wheel as build_wheel_bytes
 
@@ -116,14 +121,14 @@ class Hook:
     def pip_args(self, command: str, *args: str) -> list[str]:
         return [command, "--no-index", "--find-links", str(self.links), *args]
 
-    def plain(self, command: str, *args: str, python: Optional[Path] = None) -> Result:
+    def plain(self, command: str, *args: str, python: Path | None = None) -> Result:
         argv = [str(self.driver), "-m", "pip", "--python", str(python or self.target),
                 *self.pip_args(command, *args)]
         return run(argv, self.env, cwd=self.tmp)
 
-    def hooked(self, command: str, *args: str, markers: Optional[dict[str, str]] = None,
-               stop: bool = True, python: Optional[Path] = None,
-               traceback_ok: bool = False) -> tuple[Result, Optional[HookResult]]:
+    def hooked(self, command: str, *args: str, markers: dict[str, str] | None = None,
+               stop: bool = True, python: Path | None = None,
+               traceback_ok: bool = False) -> tuple[Result, HookResult | None]:
         out = self.tmp / "hook-result.json"
         out.unlink(missing_ok=True)
         config = self.tmp / "hook-config.json"
@@ -136,7 +141,7 @@ class Hook:
         assert traceback_ok or "Traceback" not in result.stderr, result.describe()
         return result, read_hook_result(str(out))
 
-    def freeze(self, python: Optional[Path] = None) -> list[str]:
+    def freeze(self, python: Path | None = None) -> list[str]:
         result = run([str(self.driver), "-m", "pip", "--python", str(python or self.target),
                       "list", "--format=freeze"], self.env)
         assert result.returncode == 0, result.describe()
@@ -148,7 +153,7 @@ def hook(driver: Path, target: Path, links: Path, tmp_path: Path) -> Iterator[Ho
     yield Hook(driver, target, links, tmp_path)
 
 
-def _asked(result: HookResult, name: str) -> list[tuple[str, Optional[str], str]]:
+def _asked(result: HookResult, name: str) -> list[tuple[str, str | None, str]]:
     item = result.item(name)
     assert item is not None, result
     return [(a.by, a.by_version, a.specifier) for a in item.asked]
@@ -207,8 +212,8 @@ def test_a_local_project_depending_on_tensorflow(hook: Hook, tmp_path: Path) -> 
     backend = project / "tfmac_test_backend.py"
     # The shared in-tree backend declares no dependencies; give this project one.
     backend.write_text(backend.read_text().replace(
-        "write_wheel(wheel_directory, name, version, [], {module",
-        'write_wheel(wheel_directory, name, version, ["mid"], {module'))
+        "write_wheel(wheel_directory, name, version, [], {",
+        'write_wheel(wheel_directory, name, version, ["mid"], {'))  # wheel and editable
     before = hook.freeze()
     proc, result = hook.hooked("install", str(project))
     assert proc.returncode == HOOK_STOP_EXIT_CODE, proc.describe()
@@ -219,13 +224,17 @@ def test_a_local_project_depending_on_tensorflow(hook: Hook, tmp_path: Path) -> 
     assert _asked(result, "my-app")[0][2].startswith("@ file:")
     assert _asked(result, "tensorflow") == [("mid", "1.0", "<2.17,>=2.15")]
     assert result.item("mid").parents == ("my-app",)  # type: ignore[union-attr]
+    proc, result = hook.hooked("install", "-e", str(project))
+    assert proc.returncode == HOOK_STOP_EXIT_CODE, proc.describe()
+    assert result is not None and result.item("my-app").editable  # type: ignore[union-attr]
+    assert hook.freeze() == before
 
 
 @pytest.mark.parametrize("markers, expected, absent", [
     (MAC, "tensorflow-macos", "tensorflow"),
     (None, "tensorflow", "tensorflow-macos"),
 ])
-def test_markers_are_the_targets(hook: Hook, markers: Optional[dict[str, str]], expected: str,
+def test_markers_are_the_targets(hook: Hook, markers: dict[str, str] | None, expected: str,
                                  absent: str) -> None:
     proc, result = hook.hooked("install", "branchy", markers=markers)
     assert proc.returncode == HOOK_STOP_EXIT_CODE, proc.describe()
@@ -259,6 +268,8 @@ def test_resolution_impossible_reports_its_causes(hook: Hook, tmp_path: Path) ->
     assert result is not None and result.failed and not result.resolved
     causes = [(c.name, c.specifier, c.by, c.by_version) for c in result.causes]
     assert ("tensorflow-text", "~=2.15.0", "models", "2.15.0") in causes
+    text = next(c for c in result.causes if c.name == "tensorflow-text")
+    assert text.available == ("2.16.1",)
 
 
 def test_a_malformed_marker_keeps_pips_behaviour(hook: Hook, tmp_path: Path) -> None:
@@ -316,3 +327,17 @@ def test_a_pep723_script(hook: Hook, driver: Path, tmp_path: Path) -> None:
     assert result is not None and result.watched == ("tensorflow",)
     assert result.item("mid").requested  # type: ignore[union-attr]
     assert _asked(result, "tensorflow") == [("mid", "1.0", "<2.17,>=2.15")]
+
+
+def test_a_cross_target_dry_run_with_report(hook: Hook, tmp_path: Path) -> None:
+    """pip-tfmac's plan: --platform/--python-version --dry-run --report, markers of a Mac."""
+    report = tmp_path / "report.json"
+    proc, result = hook.hooked(
+        "install", "--dry-run", "--platform", "macosx_12_0_arm64", "--python-version", "3.11",
+        "--only-binary=:all:", "--report", str(report), "branchy", markers=MAC, stop=False)
+    assert proc.returncode == 0, proc.describe()
+    assert result is not None and result.watched == ("tensorflow-macos",)
+    data = json.loads(report.read_text())
+    assert data["environment"]["platform_system"] == "Darwin"
+    assert sorted(i["metadata"]["name"] for i in data["install"]) == ["branchy", "tensorflow-macos"]
+    assert "Would install branchy-1.0 tensorflow-macos-2.16.1" in proc.stdout

@@ -177,6 +177,7 @@ class HookCause:
     requirement: str = ""
     marker: Optional[str] = None
     source: Optional[str] = None
+    available: tuple[str, ...] = ()  # versions pip found for the target, oldest first
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,7 @@ def read_hook_result(path: str) -> Optional[HookResult]:
         HookCause(name=c["name"], specifier=str(c.get("specifier", "")),
                   by=str(c.get("by", "user")), by_version=c.get("by_version"),
                   requirement=str(c.get("requirement", "")), marker=c.get("marker"),
-                  source=c.get("from"))
+                  source=c.get("from"), available=tuple(c.get("available", ())))
         for c in data.get("causes", ())
     )
     return HookResult(resolved=items, failed=bool(data.get("failed")), causes=causes,

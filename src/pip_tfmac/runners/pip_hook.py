@@ -32,9 +32,10 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
-from typing import Any, Optional
+from typing import Any
 
 STOP_EXIT_CODE = 86  # a run stopped because a watched distribution was resolved
 # Set in the child we re-run under the target, as pip does for its own --python.
@@ -46,8 +47,9 @@ _config: dict[str, Any] = {}
 _depth = 0
 # >0 while pip checks build requirements against the (host) build environment.
 _host_only = 0
-# Candidates pip 26 drops with only a warning ("Ignoring version X of P since it has invalid
-# metadata": a malformed marker, for one), caught from its log.
+_stoppable = False  # inside a command whose run turns _Stopped into STOP_EXIT_CODE
+# Candidates pip 26 drops with a warning only ("Ignoring version X of P since it has invalid
+# metadata": a malformed marker, for one), caught from its log by _DroppedHandler.
 _dropped: list[dict[str, str]] = []
 
 
@@ -77,8 +79,6 @@ def _write_json(data: dict[str, Any]) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -87,8 +87,7 @@ def _project(name: str) -> str:
     return "python" if name.startswith("<") else name.partition("[")[0]
 
 
-def _by(parent: Any) -> dict[str, Any]:
-    """Who asked: a candidate (name, version), or the user (a root requirement)."""
+def _by(parent: Any) -> dict[str, Any]:  # who asked: a candidate, or the user
     return ({"by": "user", "by_version": None} if parent is None else
             {"by": _project(str(parent.project_name)), "by_version": str(parent.version)})
 
@@ -153,7 +152,6 @@ def _resolved_items(result: Any) -> list[dict[str, Any]]:
 
 def _base_result() -> dict[str, Any]:
     import pip
-
     return {"version": 1, "pip": pip.__version__, "markers": _config.get("markers"),
             "failed": False, "stopped": False, "resolved": [], "watched": [], "causes": []}
 
@@ -162,11 +160,11 @@ def _on_resolved(result: Any) -> None:
     data = _base_result()
     try:
         data["resolved"] = _resolved_items(result)
-    except Exception as exc:  # never break pip's own run over our bookkeeping
+    except Exception as exc:  # noqa: BLE001  (never break pip over our bookkeeping)
         data["hook_error"] = f"{type(exc).__name__}: {exc}"
     watch = set(_config.get("watch") or ())
     data["watched"] = [i["name"] for i in data["resolved"] if i["name"] in watch]
-    data["stopped"] = bool(data["watched"] and _config.get("stop_on_watch"))
+    data["stopped"] = bool(data["watched"] and _config.get("stop_on_watch") and _stoppable)
     _write_json(data)
     if data["stopped"]:
         raise _Stopped()
@@ -175,25 +173,27 @@ def _on_resolved(result: Any) -> None:
 def _on_impossible(exc: Any, factory: Any) -> None:
     """Causes of ResolutionImpossible, and the candidates pip dropped on the way (a wheel
     with invalid metadata, a failed build: pip 26 reports a malformed marker that way)."""
-    data = _base_result()
-    data["failed"] = True
+    data = {**_base_result(), "failed": True}
     try:
         data["causes"] = [{**_describe(info.requirement), **_by(info.parent)}
                           for info in exc.causes]
+        # The versions pip found for the target (its tags, its Python) for each name; its
+        # finder caches them, so this asks the index nothing new.
+        finder = getattr(factory, "_finder", None)
+        for cause in data["causes"]:
+            found = finder.find_all_candidates(cause["name"]) if finder is not None else []
+            cause["available"] = [str(v) for v in sorted({c.version for c in found})]
         failures = getattr(factory, "_build_failures", None) or {}
         data["candidate_errors"] = [{"link": getattr(link, "url", str(link)), "error": str(err)}
                                     for link, err in failures.items()] + _dropped
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001  (as above)
         data["hook_error"] = f"{type(err).__name__}: {err}"
     _write_json(data)
 
 
 def _on_error(exc: BaseException) -> None:
     """Another failure of the resolve (pip 24.0 crashes on a malformed marker): say what."""
-    data = _base_result()
-    data["failed"] = True
-    data["error"] = f"{type(exc).__name__}: {exc}"
-    _write_json(data)
+    _write_json({**_base_result(), "failed": True, "error": f"{type(exc).__name__}: {exc}"})
 
 
 # --- the patches ---------------------------------------------------------------------------
@@ -221,32 +221,27 @@ def _patch_markers(markers: dict[str, str]) -> None:
     _module("pip._internal.models.installation_report").default_environment = target_environment
 
     # Build requirements are checked against the build environment, which runs on the host.
-    build_env: Any
-    try:
-        build_env = _module("pip._internal.build_env.base")  # pip 26 (a package)
-    except ImportError:
-        build_env = _module("pip._internal.build_env")  # pip 24.0 (a module)
-    cls = getattr(build_env, "BuildEnvironment", None)
-    check = getattr(cls, "check_requirements", None)
-    if cls is not None and check is not None:
-        def check_requirements(self: Any, *args: Any, **kwargs: Any) -> Any:
-            global _host_only
-            _host_only += 1
-            try:
-                return check(self, *args, **kwargs)
-            finally:
-                _host_only -= 1
-        cls.check_requirements = check_requirements
+    # (pip 24.0: a module; 26: a package re-exporting the base class that defines the check)
+    cls = _module("pip._internal.build_env").BuildEnvironment
+    check = cls.check_requirements
+
+    def check_requirements(self: Any, *args: Any, **kwargs: Any) -> Any:
+        global _host_only
+        _host_only += 1
+        try:
+            return check(self, *args, **kwargs)
+        finally:
+            _host_only -= 1
+
+    cls.check_requirements = check_requirements
 
 
 def _patch_resolver() -> None:
     """Watch pip's resolvelib run: `RLResolver` is the name pip's resolver module calls.
 
     The subclass sees resolvelib's Result (mapping, graph, criteria) right after the resolve,
-    which in both pips is before RequirementSet building and before
-    `prepare_linked_requirements_more` (24.0: inside Resolver.resolve; 26.3: in the command),
-    so a stop there has fetched metadata only.
-    """
+    before `prepare_linked_requirements_more` (24.0: later in Resolver.resolve; 26.3: in the
+    command): a stop there has fetched metadata only."""
     pip_resolver = _module("pip._internal.resolution.resolvelib.resolver")
     impossible = _module("pip._vendor.resolvelib").ResolutionImpossible
 
@@ -284,18 +279,18 @@ def _patch_resolver() -> None:
 
 
 def _patch_commands() -> None:
-    """Turn _Stopped into STOP_EXIT_CODE inside the command's `run`.
-
-    pip's command wrapper logs any BaseException escaping `run` as a crash (exit 2), so the
-    stop must become a return value before that; returning normally also lets pip clean up
-    its temporary directories.
-    """
-    for cls in (_module("pip._internal.commands.install").InstallCommand,
-                _module("pip._internal.commands.download").DownloadCommand,
-                _module("pip._internal.commands.wheel").WheelCommand):
+    """Turn _Stopped into STOP_EXIT_CODE inside the command's `run`: pip logs a BaseException
+    escaping `run` as a crash (exit 2); a normal return also lets pip clean its temp dirs."""
+    for name in ("install", "download", "wheel", "lock"):  # lock: pip >= 25.1
+        try:
+            cls = getattr(_module(f"pip._internal.commands.{name}"), f"{name.title()}Command")
+        except (ImportError, AttributeError):
+            continue
         original = cls.run
 
         def run(self: Any, options: Any, args: Any, _original: Any = original) -> int:
+            global _stoppable
+            _stoppable = True
             try:
                 return int(_original(self, options, args))
             except _Stopped:
@@ -313,6 +308,10 @@ def _patch_commands() -> None:
 _BOOTSTRAP = """\
 import runpy, sys
 from importlib.machinery import PathFinder
+need = tuple(int(n) for n in sys.argv[3].split("."))
+if sys.version_info[:2] < need:  # pip's own message and exit code for its --python
+    sys.exit("This version of pip does not support python %d.%d (requires >=%s)."
+             % (sys.version_info[0], sys.version_info[1], sys.argv[3]))
 ROOTS = {"pip": sys.argv[1], "pip_tfmac": sys.argv[2]}
 class _Finder:
     @classmethod
@@ -320,12 +319,12 @@ class _Finder:
         root = ROOTS.get(fullname)
         return PathFinder.find_spec(fullname, [root], target) if root else None
 sys.meta_path.insert(0, _Finder())
-del sys.argv[1:3]
+del sys.argv[1:4]
 runpy.run_module("pip_tfmac.runners.pip_hook", run_name="__main__", alter_sys=True)
 """
 
 
-def _target_interpreter(args: list[str]) -> Optional[str]:
+def _target_interpreter(args: list[str]) -> str | None:
     """The interpreter named by pip's general `--python` option, or None (run here)."""
     if os.environ.get(_SUBPROCESS_FLAG) or not any(a.startswith("--py") for a in args):
         return None  # (optparse takes abbreviations: --pyth is --python)
@@ -337,7 +336,7 @@ def _target_interpreter(args: list[str]) -> Optional[str]:
             general, _rest = create_main_parser().parse_args(list(args))
     except SystemExit:  # --help, --version, a bad option: pip answers those itself
         return None
-    if not general.python:
+    if not general.python:  # (an option of the command, e.g. --python-version)
         return None
     interpreter = identify_python_interpreter(general.python)
     if interpreter is None:
@@ -346,13 +345,13 @@ def _target_interpreter(args: list[str]) -> Optional[str]:
 
 
 def _reexec(interpreter: str, config_path: str, args: list[str]) -> int:
-    import pip
-    import pip_tfmac
-
-    roots = [os.path.dirname(os.path.dirname(os.path.abspath(m.__file__ or "")))
-             for m in (pip, pip_tfmac)]
+    roots = [os.path.dirname(os.path.dirname(os.path.abspath(_module(m).__file__)))
+             for m in ("pip", "pip_tfmac")]
+    with open(os.path.join(roots[0], "pip", "__pip-runner__.py"), encoding="utf-8") as runner:
+        need = re.search(r"PYTHON_REQUIRES = \((\d+), (\d+)\)", runner.read())
     env = dict(os.environ, **{_SUBPROCESS_FLAG: "1"})
-    argv = [interpreter, "-c", _BOOTSTRAP, *roots, config_path, *args]
+    argv = [interpreter, "-c", _BOOTSTRAP, *roots, f"{need[1]}.{need[2]}" if need else "3.0",
+            config_path, *args]
     with subprocess.Popen(argv, env=env) as proc:
         try:
             return proc.wait()
@@ -362,7 +361,7 @@ def _reexec(interpreter: str, config_path: str, args: list[str]) -> int:
             return 1
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         sys.stderr.write("usage: python -m pip_tfmac.runners.pip_hook CONFIG.json [pip args]\n")
