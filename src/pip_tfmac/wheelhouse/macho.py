@@ -1,0 +1,342 @@
+"""Reading the Mach-O images of a tensorflow-metal wheel and a TensorFlow wheel with LIEF.
+
+The plugin (`tensorflow-plugins/libmetal_plugin.dylib`, about 5 MB) is parsed whole: its
+bindings say which symbols it needs and how they are bound. TensorFlow's images are another
+matter: `libtensorflow_cc` is 600+ MB uncompressed and LIEF holds the whole file plus its symbol
+tables (2+ GB resident when parsed whole, measured). All the check needs from an image is its
+export trie (a few MB near the end, in __LINKEDIT) and its load commands. So each image is
+streamed out of the zip once (never written to disk), keeping the header, the load commands and
+the trie bytes; those are laid out as a small "skeleton" Mach-O whose load commands point at the
+trie's new place and at nothing else (symbol tables, bind opcodes, segment contents zeroed);
+LIEF parses that. LIEF still does the real work (trie decoding, re-export entries, library
+ordinals, LC_BUILD_VERSION); this module only moves bytes. A test and the bench check that the
+skeleton's exports equal those of a whole parse.
+
+Shims: the `tensorflow` 2.13/2.14 macOS arm64 wheels hold no library and require
+`tensorflow-macos` (which holds the build); `tensorflow-macos` 2.16 is the reverse redirect.
+`shim_target()` tells the caller which distribution to fetch instead.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Optional
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from pip_tfmac.core.linkcheck import ImageExports, Import, PluginImports, WheelRef
+from pip_tfmac.errors import BadInputError
+from pip_tfmac.wheelhouse.store import sha256_file
+from pip_tfmac.wheelhouse.wheelfile import read_wheel_metadata
+
+PLUGIN_MEMBER = re.compile(r"^tensorflow-plugins/libmetal_plugin\.dylib$")
+# TensorFlow's own images that the plugin's imports can land in.
+TF_IMAGE_MEMBER = re.compile(
+    r"^tensorflow/(python/_pywrap_tensorflow_internal\.so"
+    r"|libtensorflow_cc[^/]*\.dylib|libtensorflow_framework[^/]*\.dylib)$"
+)
+TWO_LEVEL_ONLY_MEMBER = re.compile(r"^tensorflow/python/_pywrap_tensorflow_internal\.so$")
+
+_MH_MAGIC_64 = 0xFEEDFACF
+_FAT_MAGIC = 0xCAFEBABE
+_CPU_ARM64 = 0x0100000C
+_LC_SEGMENT_64 = 0x19
+_LC_SYMTAB = 0x2
+_LC_DYSYMTAB = 0xB
+_LC_DYLD_INFO = 0x22
+_LC_DYLD_INFO_ONLY = 0x80000022
+_LC_DYLD_EXPORTS_TRIE = 0x80000033
+_LC_NOTE = 0x31
+# linkedit_data_command kinds: (dataoff, datasize) point into __LINKEDIT; zeroed in a skeleton.
+_LINKEDIT_DATA = frozenset(
+    {0x1D, 0x1E, 0x26, 0x29, 0x2B, 0x2E, 0x80000034, 0x36, 0x37, 0x38}
+)
+_BIND_FLAT_LOOKUP = -2  # BIND_SPECIAL_DYLIB_FLAT_LOOKUP: `-undefined dynamic_lookup`
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WheelImages:
+    """The Mach-O members of one wheel, or the distribution it redirects to (a shim)."""
+
+    wheel: WheelRef
+    plugin: Optional[str]
+    images: tuple[str, ...]
+    shim_for: Optional[str]
+
+
+def wheel_ref(path: Path) -> WheelRef:
+    return WheelRef(Path(path).name, sha256_file(Path(path)))
+
+
+def _lief():  # type: ignore[no-untyped-def]
+    """LIEF, or a clear error: it is an optional dependency (the `linkcheck` extra)."""
+    try:
+        import lief
+    except ImportError:
+        raise BadInputError(
+            "the link check needs LIEF, which is not installed.",
+            "pip install 'pip-tfmac[linkcheck]' (or pip install lief)",
+        ) from None
+    lief.logging.disable()
+    return lief
+
+
+def scan_wheel(path: Path, ref: Optional[WheelRef] = None) -> WheelImages:
+    """Which members of the wheel the check reads; for a wheel without them, the shim target."""
+    ref = ref or wheel_ref(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BadInputError(f"{path} is not a readable wheel: {exc}") from None
+    plugin = next((n for n in names if PLUGIN_MEMBER.match(n)), None)
+    images = tuple(sorted(n for n in names if TF_IMAGE_MEMBER.match(n)))
+    shim = None if plugin or images else shim_target(path)
+    return WheelImages(ref, plugin, images, shim)
+
+
+def shim_target(path: Path) -> Optional[str]:
+    """The TensorFlow distribution a library-less TensorFlow wheel requires on macOS arm64."""
+    meta = read_wheel_metadata(path)
+    own = canonicalize_name(meta.get("Name", ""))
+    env = {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "arm64",
+           "python_version": "3.11", "python_full_version": "3.11.0",
+           "implementation_name": "cpython", "platform_python_implementation": "CPython",
+           "os_name": "posix", "extra": ""}
+    for line in meta.get_all("Requires-Dist") or ():
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        name = canonicalize_name(req.name)
+        if name in ("tensorflow", "tensorflow-macos") and name != own:
+            if req.marker is None or req.marker.evaluate(env):
+                return str(name)
+    return None
+
+
+# ------------------------------------------------------------------------------ the plugin
+
+
+def read_plugin(path: Path, ref: Optional[WheelRef] = None) -> PluginImports:
+    """The plugin's imports bound to TensorFlow (two-level to a TensorFlow image) or flat."""
+    found = scan_wheel(path, ref)
+    if found.plugin is None:
+        raise BadInputError(f"{Path(path).name} has no tensorflow-plugins/libmetal_plugin.dylib: "
+                            "is it a tensorflow-metal wheel?")
+    with zipfile.ZipFile(path) as zf:
+        data = zf.read(found.plugin)
+    binary = _parse(data, Path(path).name, bindings=True)
+    libraries = [lib.name for lib in binary.libraries]
+    tf_names = {n.rsplit("/", 1)[-1] for n in libraries if _is_tf_install_name(n)}
+    merged: dict[tuple[str, Optional[str]], Import] = {}
+    for binding in binary.bindings:
+        if not binding.has_symbol:
+            continue
+        ordinal = int(binding.library_ordinal)
+        if ordinal == _BIND_FLAT_LOOKUP:
+            library: Optional[str] = None
+        elif ordinal > 0 and binding.has_library:
+            library = str(binding.library.name)
+            if library.rsplit("/", 1)[-1] not in tf_names:
+                continue  # libc++, libSystem, frameworks: not TensorFlow's to provide
+        else:
+            continue  # self (weak coalescing), main executable, weak lookup
+        symbol = str(binding.symbol.name)
+        lazy = "LAZY" in str(binding.binding_class)
+        weak = bool(binding.weak_import)
+        key = (symbol, library)
+        old = merged.get(key)
+        if old is not None:  # bound at several addresses: lazy only if every binding is
+            lazy, weak = lazy and old.lazy, weak and old.weak
+        merged[key] = Import(symbol, library, lazy, weak)
+    imports = tuple(sorted(merged.values(), key=lambda i: (i.library is None, i.symbol)))
+    return PluginImports(found.plugin, found.wheel, imports, _min_macos(binary))
+
+
+def _is_tf_install_name(name: str) -> bool:
+    base = name.rsplit("/", 1)[-1]
+    return base.startswith(("_pywrap_tensorflow", "libtensorflow"))
+
+
+# ------------------------------------------------------------------------------ TF images
+
+
+def read_images(path: Path, *, members: Optional[tuple[str, ...]] = None,
+                ref: Optional[WheelRef] = None) -> tuple[ImageExports, ...]:
+    """The exports of TensorFlow's images in a wheel (all, or `members`), one member at a time."""
+    found = scan_wheel(path, ref)
+    wanted = found.images if members is None else tuple(m for m in found.images if m in members)
+    return tuple(read_image(path, member, found.wheel) for member in wanted)
+
+
+def read_image(path: Path, member: str, ref: WheelRef) -> ImageExports:
+    with zipfile.ZipFile(path) as zf, zf.open(member) as stream:
+        skeleton = export_skeleton(stream, f"{Path(path).name}:{member}")
+    binary = _parse(skeleton, member, bindings=False)
+    return image_exports(binary, member, ref)
+
+
+def image_exports(binary, member: str, ref: WheelRef) -> ImageExports:  # type: ignore[no-untyped-def]
+    """ImageExports from a LIEF binary (a skeleton or a whole parse: the same answer)."""
+    libraries = list(binary.libraries)
+    install_name = str(libraries[0].name) if libraries and _is_id(libraries[0]) else member
+    if binary.has_dyld_exports_trie:
+        exports = binary.dyld_exports_trie.exports
+    elif binary.has_dyld_info:
+        exports = binary.dyld_info.exports
+    else:
+        exports = ()
+    symbols: set[str] = set()
+    reexports: dict[str, tuple[str, str]] = {}
+    for export in exports:
+        if not export.has_symbol:
+            continue
+        name = str(export.symbol.name)
+        if "REEXPORT" in str(export.flags_list) and export.alias_library is not None:
+            alias = str(export.alias.name) if export.alias is not None else ""
+            reexports[name] = (str(export.alias_library.name), alias or name)
+        else:
+            symbols.add(name)
+    reexported = tuple(str(lib.name) for lib in libraries if "REEXPORT" in str(lib.command))
+    return ImageExports(install_name, member, ref, frozenset(symbols), reexports, reexported,
+                        _min_macos(binary))
+
+
+def _is_id(library) -> bool:  # type: ignore[no-untyped-def]
+    return "ID_DYLIB" in str(library.command)
+
+
+def _min_macos(binary) -> Optional[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    if binary.has_build_version:
+        minos = list(binary.build_version.minos)
+        return int(minos[0]), int(minos[1])
+    if binary.has_version_min:
+        version = list(binary.version_min.version)
+        return int(version[0]), int(version[1])
+    return None
+
+
+def _parse(data: bytes, label: str, *, bindings: bool):  # type: ignore[no-untyped-def]
+    lief = _lief()
+    config = lief.MachO.ParserConfig()
+    config.parse_dyld_exports = True
+    config.parse_dyld_bindings = bindings
+    config.parse_dyld_rebases = False
+    fat = lief.MachO.parse(data, config)
+    if fat is None:
+        raise BadInputError(f"{label} is not a Mach-O image LIEF can read.")
+    for i in range(fat.size):
+        binary = fat.at(i)
+        if "ARM64" in str(binary.header.cpu_type):
+            return binary
+    raise BadInputError(f"{label} has no arm64 slice.")
+
+
+# ------------------------------------------------------------------------------ skeleton
+
+
+def _read_exact(stream: IO[bytes], size: int, label: str) -> bytes:
+    parts = []
+    while size > 0:
+        chunk = stream.read(min(size, _CHUNK))
+        if not chunk:
+            raise BadInputError(f"{label} ends early: not a complete Mach-O image.")
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def _skip(stream: IO[bytes], size: int, label: str) -> None:
+    while size > 0:
+        chunk = stream.read(min(size, _CHUNK))
+        if not chunk:
+            raise BadInputError(f"{label} ends early: not a complete Mach-O image.")
+        size -= len(chunk)
+
+
+def export_skeleton(stream: IO[bytes], label: str) -> bytes:
+    """A small Mach-O with the image's header, load commands and export trie only.
+
+    Reads `stream` front to back once, holding only the header, the load commands and the trie
+    (for libtensorflow_cc a few MB out of 600+). Offsets in the load commands that point at
+    anything else are zeroed, so LIEF reads nothing that is not there.
+    """
+    head = _read_exact(stream, 8, label)
+    pos = 8
+    base = 0
+    if struct.unpack(">I", head[:4])[0] == _FAT_MAGIC:
+        (count,) = struct.unpack(">I", head[4:8])
+        table = _read_exact(stream, 20 * count, label)
+        pos += 20 * count
+        slices = [struct.unpack(">iiIII", table[i * 20:(i + 1) * 20]) for i in range(count)]
+        arm = [s for s in slices if s[0] == _CPU_ARM64]
+        if not arm:
+            raise BadInputError(f"{label} has no arm64 slice.")
+        base = arm[0][2]
+        _skip(stream, base - pos, label)
+        head = _read_exact(stream, 8, label)
+        pos = base + 8
+    if struct.unpack("<I", head[:4])[0] != _MH_MAGIC_64:
+        raise BadInputError(f"{label} is not a 64-bit Mach-O image.")
+    rest = _read_exact(stream, 24, label)
+    header = bytearray(head + rest)
+    sizeofcmds = struct.unpack_from("<I", header, 20)[0]
+    commands = bytearray(_read_exact(stream, sizeofcmds, label))
+    pos += 24 + sizeofcmds
+    trie_field: Optional[tuple[int, int]] = None  # (offset in commands of the off field, size)
+    linkedit: Optional[int] = None  # LIEF reads the trie only from inside __LINKEDIT
+    trie_off = trie_size = 0
+    at = 0
+    while at + 8 <= len(commands):
+        cmd, size = struct.unpack_from("<II", commands, at)
+        if size < 8:
+            raise BadInputError(f"{label} has a malformed load command.")
+        if cmd == _LC_SEGMENT_64:
+            if commands[at + 8:at + 24].rstrip(b"\0") == b"__LINKEDIT":
+                linkedit = at
+            struct.pack_into("<QQ", commands, at + 40, 0, 0)  # fileoff, filesize
+            nsects = struct.unpack_from("<I", commands, at + 64)[0]
+            for s in range(nsects):
+                sect = at + 72 + 80 * s
+                struct.pack_into("<Q", commands, sect + 40, 0)  # size
+                struct.pack_into("<I", commands, sect + 48, 0)  # offset
+                struct.pack_into("<II", commands, sect + 56, 0, 0)  # reloff, nreloc
+        elif cmd == _LC_SYMTAB:
+            struct.pack_into("<IIII", commands, at + 8, 0, 0, 0, 0)
+        elif cmd == _LC_DYSYMTAB:
+            struct.pack_into("<18I", commands, at + 8, *([0] * 18))
+        elif cmd in (_LC_DYLD_INFO, _LC_DYLD_INFO_ONLY):
+            trie_off, trie_size = struct.unpack_from("<II", commands, at + 40)
+            struct.pack_into("<8I", commands, at + 8, *([0] * 8))
+            trie_field = (at + 40, trie_size)
+        elif cmd == _LC_DYLD_EXPORTS_TRIE:
+            trie_off, trie_size = struct.unpack_from("<II", commands, at + 8)
+            trie_field = (at + 8, trie_size)
+        elif cmd in _LINKEDIT_DATA:
+            struct.pack_into("<II", commands, at + 8, 0, 0)
+        elif cmd == _LC_NOTE:
+            struct.pack_into("<QQ", commands, at + 24, 0, 0)
+        at += size
+    trie = b""
+    new_off = 0
+    if trie_field is not None and trie_size:
+        start = base + trie_off
+        if start < pos:
+            raise BadInputError(f"{label}: the export trie overlaps the load commands.")
+        _skip(stream, start - pos, label)
+        trie = _read_exact(stream, trie_size, label)
+        new_off = (32 + sizeofcmds + 7) // 8 * 8
+        struct.pack_into("<II", commands, trie_field[0], new_off, trie_size)
+        if linkedit is not None:
+            struct.pack_into("<QQ", commands, linkedit + 40, new_off, trie_size)
+    out = bytes(header) + bytes(commands)
+    if trie:
+        out += b"\0" * (new_off - len(out)) + trie
+    return out
