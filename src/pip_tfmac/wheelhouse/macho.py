@@ -87,6 +87,18 @@ def _lief():  # type: ignore[no-untyped-def]
     return lief
 
 
+def demangle(symbol: str) -> Optional[str]:
+    """The C++ name of a mangled symbol, when this LIEF build can say (its demangler is part of
+    LIEF's extended build only; the standard wheel returns None, and so does this)."""
+    if not symbol.startswith("__Z"):
+        return None
+    try:
+        text = _lief().demangle(symbol[1:])
+    except Exception:  # noqa: BLE001 - a missing demangler is not an error
+        return None
+    return str(text) if text else None
+
+
 def scan_wheel(path: Path, ref: Optional[WheelRef] = None) -> WheelImages:
     """Which members of the wheel the check reads; for a wheel without them, the shim target."""
     ref = ref or wheel_ref(path)
