@@ -30,6 +30,14 @@ LINK_BROKEN = "link-broken"
 SCOPE_FULL = "full"  # two-level and flat imports, every TensorFlow image read
 SCOPE_TWO_LEVEL = "two-level"  # only the imports bound to a named image; flat ones not checked
 
+# Prefixes of TensorFlow's C APIs (the plugin's plain-C imports). A flat import that is neither
+# one of these nor C++ outside namespace std (protobuf, absl, tsl and tensorflow are all bundled
+# into TensorFlow's images) belongs to a system library the plugin links itself (1.2.0 binds
+# `_objc_msgSend` flat; libobjc provides it): it is listed as external, not missing.
+TF_C_PREFIXES = ("_TF_", "_TFE_", "_TSL_", "_TP_", "_XLA_", "_PJRT_", "_TF")
+SYSTEM_CXX_PREFIXES = ("__ZNSt", "__ZNKSt", "__ZSt", "__ZTVNSt", "__ZTINSt", "__ZTSNSt", "__ZdlPv",
+                       "__Znwm", "__Znam", "__ZdaPv")
+
 # A re-export chain longer than this is a loop or a corrupt image, not a real library layout.
 MAX_REEXPORT_DEPTH = 8
 
@@ -43,6 +51,13 @@ def parse_macos(text: Optional[str]) -> Optional[tuple[int, int]]:
         return None
     major, _, minor = text.partition(".")
     return int(major), int(minor.split(".")[0] or 0)
+
+
+def is_tensorflow_symbol(symbol: str) -> bool:
+    """Could TensorFlow's images be the ones to provide this flat import? (See TF_C_PREFIXES.)"""
+    if symbol.startswith(SYSTEM_CXX_PREFIXES):
+        return False
+    return symbol.startswith("__Z") or symbol.startswith(TF_C_PREFIXES)
 
 
 def basename(install_name: str) -> str:
@@ -193,7 +208,8 @@ class LinkVerdict:
     image read (plugin included, by its member path) to its LC_BUILD_VERSION minimum, so a pair
     that links but needs a newer macOS than the target can be told apart. `unfollowed` counts
     re-exports into an image that was not read (a system library, or libtensorflow_cc in a
-    two-level-only check): dyld would follow them; this check trusts them.
+    two-level-only check): dyld would follow them; this check trusts them. `external` are flat
+    imports no TensorFlow image exports that are system symbols (see is_tensorflow_symbol).
     """
 
     state: str
@@ -205,6 +221,7 @@ class LinkVerdict:
     checked_flat: int
     min_macos: Mapping[str, Optional[tuple[int, int]]]
     unfollowed: int = 0
+    external: tuple[str, ...] = ()
 
     @property
     def links(self) -> bool:
@@ -227,6 +244,7 @@ class LinkVerdict:
             "missing": [m.to_json() for m in self.missing],
             "checked": {"two_level": self.checked_two_level, "flat": self.checked_flat},
             "unfollowed_reexports": self.unfollowed,
+            "external": list(self.external),
             "min_macos": {k: format_macos(v) for k, v in self.min_macos.items()},
         }
 
@@ -296,8 +314,12 @@ def check(
             why = resolver.in_image(image, imp.symbol)
         if why is not None:
             missing.append(Missing(imp.symbol, imp.library, imp.lazy, imp.weak, why))
+    external: list[str] = []
     for imp in flat:
         if not resolver.anywhere(imp.symbol):
+            if not is_tensorflow_symbol(imp.symbol):
+                external.append(imp.symbol)
+                continue
             missing.append(Missing(imp.symbol, None, imp.lazy, imp.weak,
                                    "no TensorFlow image exports it"))
     missing.sort(key=lambda m: (m.library is None, m.symbol))
@@ -319,6 +341,7 @@ def check(
         checked_flat=len(flat),
         min_macos=min_macos,
         unfollowed=resolver.unfollowed,
+        external=tuple(sorted(external)),
     )
 
 

@@ -243,6 +243,8 @@ def render(report: PairReport) -> str:
     lines.append(f"  checked {v.checked_two_level} two-level and {v.checked_flat} flat imports"
                  + (f"; {v.unfollowed} re-exports into images not read were trusted"
                     if v.unfollowed else ""))
+    if v.external:
+        lines.append(f"  left to the system libraries the plugin links: {', '.join(v.external)}")
     macos = ", ".join(f"{m.rsplit('/', 1)[-1]} {'%d.%d' % mv if mv else '?'}"
                       for m, mv in v.min_macos.items())
     lines.append(f"  minimum macOS: {macos}")
