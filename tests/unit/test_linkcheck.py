@@ -165,11 +165,11 @@ def test_verdict_records_min_macos_per_image_and_both_wheels():
 
 
 def test_missing_listed_two_level_first_then_flat_sorted():
-    p = plugin(Import("_z", None, False), Import("_b", PYWRAP, False), Import("_a", None, False),
-               Import("_c", PYWRAP, True))
+    p = plugin(Import("_TF_z", None, False), Import("_b", PYWRAP, False),
+               Import("_TF_a", None, False), Import("_c", PYWRAP, True))
     verdict = check(p, (pywrap(),))
     assert [(m.symbol, m.two_level) for m in verdict.missing] == [
-        ("_b", True), ("_c", True), ("_a", False), ("_z", False)]
+        ("_b", True), ("_c", True), ("_TF_a", False), ("_TF_z", False)]
 
 
 def test_values_round_trip_through_json():
@@ -207,7 +207,7 @@ def test_flat_system_symbol_is_external_not_missing():
     p = plugin(Import("_objc_msgSend", None, False), Import("_TF_Gone", None, False),
                Import("__ZNSt3__112basic_stringIcED1Ev", None, False))
     verdict = check(p, (pywrap(),))
-    assert verdict.external == ("_objc_msgSend", "__ZNSt3__112basic_stringIcED1Ev")
+    assert verdict.external == ("__ZNSt3__112basic_stringIcED1Ev", "_objc_msgSend")
     assert [m.symbol for m in verdict.missing] == ["_TF_Gone"]
 
 
@@ -220,3 +220,13 @@ def test_is_tensorflow_symbol(symbol, tf):
     from pip_tfmac.core.linkcheck import is_tensorflow_symbol
 
     assert is_tensorflow_symbol(symbol) is tf
+
+
+def test_rpath_import_finds_an_image_by_its_file_name_whatever_its_install_name():
+    """TF 2.20's _pywrap_tensorflow_internal.so is a stub with a bazel install name."""
+    stub = ImageExports("bazel-out/x/lib__pywrap_tensorflow_16_shared_object.dylib",
+                        "tensorflow/python/_pywrap_tensorflow_internal.so", TF_WHEEL,
+                        frozenset({"_PyInit__pywrap_tensorflow_internal"}))
+    verdict = check(plugin(Import("_TF_DeleteStatus", PYWRAP, True)), (stub, fw({"_TF_DeleteStatus"})))
+    assert not verdict.links
+    assert verdict.missing[0].reason == "_pywrap_tensorflow_internal.so does not export it"

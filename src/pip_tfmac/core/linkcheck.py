@@ -256,8 +256,12 @@ class _Resolver:
         self.images = images
         self.by_name: dict[str, ImageExports] = {}
         for image in images:
+            # dyld finds an `@rpath/NAME` import by the file's path, whatever the file's own
+            # install name (TF 2.20's _pywrap_tensorflow_internal.so is a stub whose install
+            # name is a bazel path): index by both.
             self.by_name.setdefault(image.install_name, image)
             self.by_name.setdefault(basename(image.install_name), image)
+            self.by_name.setdefault(basename(image.member), image)
         self.unfollowed = 0
 
     def image(self, install_name: str) -> Optional[ImageExports]:
@@ -280,12 +284,12 @@ class _Resolver:
             why = self.in_image(next_image, name, depth + 1)
             if why is None:
                 return None
-            return f"{basename(image.install_name)} re-exports it from {basename(library)}, " + why
+            return f"{basename(image.member)} re-exports it from {basename(library)}, " + why
         for library in image.reexported_libraries:
             next_image = self.image(library)
             if next_image is not None and self.in_image(next_image, symbol, depth + 1) is None:
                 return None
-        return f"{basename(image.install_name)} does not export it"
+        return f"{basename(image.member)} does not export it"
 
     def anywhere(self, symbol: str) -> bool:
         return any(self.in_image(image, symbol) is None for image in self.images)
