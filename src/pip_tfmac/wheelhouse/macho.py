@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Optional
@@ -144,7 +146,7 @@ def read_plugin(path: Path, ref: Optional[WheelRef] = None) -> PluginImports:
                             "is it a tensorflow-metal wheel?")
     with zipfile.ZipFile(path) as zf:
         data = zf.read(found.plugin)
-    binary = _parse(data, Path(path).name, bindings=True)
+    binary = parse_macho(data, Path(path).name, bindings=True)
     libraries = [lib.name for lib in binary.libraries]
     tf_names = {n.rsplit("/", 1)[-1] for n in libraries if _is_tf_install_name(n)}
     merged: dict[tuple[str, Optional[str]], Import] = {}
@@ -189,14 +191,63 @@ def read_images(path: Path, *, members: Optional[tuple[str, ...]] = None,
 
 
 def read_image(path: Path, member: str, ref: WheelRef) -> ImageExports:
+    """One image's exports, holding at most one of: LIEF's parse, or the Python set of names.
+
+    Peak memory is the budget here (libtensorflow_cc 2.21 exports 430,000 symbols: LIEF's
+    objects for them take about 330 MB, the Python set of names about 100 MB). So the names are
+    packed (zlib) while LIEF's objects are alive, LIEF's parse is dropped, and the set is built
+    after: the two never coexist.
+    """
     with zipfile.ZipFile(path) as zf, zf.open(member) as stream:
         skeleton = export_skeleton(stream, f"{Path(path).name}:{member}")
-    binary = _parse(skeleton, member, bindings=False)
-    return image_exports(binary, member, ref)
+    binary = parse_macho(skeleton, member, bindings=False)
+    del skeleton  # LIEF holds its own copy
+    packed = collect_exports(binary, member)
+    del binary
+    _return_freed_memory()
+    return packed.unpack(ref)
+
+
+def _return_freed_memory() -> None:
+    """Hand LIEF's freed heap back to the OS (glibc keeps it otherwise, and Python's allocator
+    does not reuse it: the set of names would come on top). A no-op where there is no glibc."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def image_exports(binary, member: str, ref: WheelRef) -> ImageExports:  # type: ignore[no-untyped-def]
-    """ImageExports from a LIEF binary (a skeleton or a whole parse: the same answer).
+    """ImageExports from a LIEF binary (a skeleton or a whole parse: the same answer)."""
+    return collect_exports(binary, member).unpack(ref)
+
+
+@dataclass(frozen=True)
+class PackedExports:
+    """An image's exports with the regular names zlib-packed, one per line (see read_image)."""
+
+    install_name: str
+    member: str
+    names: bytes
+    reexports: dict[str, tuple[str, str]]
+    reexported_libraries: tuple[str, ...]
+    min_macos: Optional[tuple[int, int]]
+
+    def unpack(self, ref: WheelRef) -> ImageExports:
+        text = zlib.decompress(self.names).decode("utf-8")
+        symbols = frozenset(text.split("\n")) - {""}
+        return ImageExports(self.install_name, self.member, ref, symbols, self.reexports,
+                            self.reexported_libraries, self.min_macos)
+
+
+def collect_exports(binary, member: str) -> PackedExports:  # type: ignore[no-untyped-def]
+    """Read the export trie through LIEF, packing names as they come.
 
     A re-export entry may rename the symbol in the target image; LIEF 1.0 reports the entry's
     own name as the alias name even then. No TensorFlow image renames a re-export (0 of 6,742
@@ -210,7 +261,9 @@ def image_exports(binary, member: str, ref: WheelRef) -> ImageExports:  # type: 
         exports = binary.dyld_info.exports
     else:
         exports = ()
-    symbols: set[str] = set()
+    packer = zlib.compressobj(1)
+    parts: list[bytes] = []
+    batch: list[str] = []
     reexports: dict[str, tuple[str, str]] = {}
     for export in exports:
         if not export.has_symbol:
@@ -219,11 +272,16 @@ def image_exports(binary, member: str, ref: WheelRef) -> ImageExports:  # type: 
         if "REEXPORT" in str(export.flags_list) and export.alias_library is not None:
             alias = str(export.alias.name) if export.alias is not None else ""
             reexports[name] = (str(export.alias_library.name), alias or name)
-        else:
-            symbols.add(name)
+            continue
+        batch.append(name)
+        if len(batch) >= 20000:
+            parts.append(packer.compress(("\n".join(batch) + "\n").encode("utf-8")))
+            batch.clear()
+    parts.append(packer.compress(("\n".join(batch) + "\n").encode("utf-8")))
+    parts.append(packer.flush())
     reexported = tuple(str(lib.name) for lib in libraries if "REEXPORT" in str(lib.command))
-    return ImageExports(install_name, member, ref, frozenset(symbols), reexports, reexported,
-                        _min_macos(binary))
+    return PackedExports(install_name, member, b"".join(parts), reexports, reexported,
+                         _min_macos(binary))
 
 
 def _is_id(library) -> bool:  # type: ignore[no-untyped-def]
@@ -240,10 +298,10 @@ def _min_macos(binary) -> Optional[tuple[int, int]]:  # type: ignore[no-untyped-
     return None
 
 
-def _parse(data: bytes, label: str, *, bindings: bool):  # type: ignore[no-untyped-def]
+def parse_macho(data: bytes, label: str, *, bindings: bool):  # type: ignore[no-untyped-def]
     lief = _lief()
     config = lief.MachO.ParserConfig()
-    config.parse_dyld_exports = True
+    config.parse_dyld_exports = not bindings  # the plugin: bindings only; an image: exports only
     config.parse_dyld_bindings = bindings
     config.parse_dyld_rebases = False
     fat = lief.MachO.parse(data, config)
