@@ -161,7 +161,7 @@ def check_pair(spec: PairSpec, *, fetch: Fetcher, dest: Path, cache: SymbolCache
         metal_version = _version_of(metal_path)[1]
     elif spec.metal:
         metal_version = spec.metal
-        log(f"fetching tensorflow-metal=={metal_version} through pip")
+        log(f"tensorflow-metal=={metal_version}: from the wheelhouse, or pip download")
         metal_path = fetch(f"tensorflow-metal=={metal_version}", dest)
     else:
         raise BadInputError("no tensorflow-metal version or wheel given.")
@@ -171,7 +171,7 @@ def check_pair(spec: PairSpec, *, fetch: Fetcher, dest: Path, cache: SymbolCache
     elif spec.tensorflow:
         tf_version = spec.tensorflow
         distribution = tf_distribution(tf_version)
-        log(f"fetching {distribution}=={tf_version} through pip")
+        log(f"{distribution}=={tf_version}: from the wheelhouse, or pip download")
         tf_path = fetch(f"{distribution}=={tf_version}", dest)
     else:
         raise BadInputError("no tensorflow version or wheel given.")
