@@ -75,8 +75,9 @@ def record_toml(rec: dict[str, object]) -> str:
     if missing:
         lines.append("missing = [")
         for m in missing:
-            lines.append("  { " + ", ".join(f"{k} = {q(v) if isinstance(v, str) else str(v).lower()}"
-                                           for k, v in m.items() if v is not None) + " },")
+            fields = (f"{k} = {q(v) if isinstance(v, str) else str(v).lower()}"
+                      for k, v in m.items() if v is not None)
+            lines.append("  { " + ", ".join(fields) + " },")
         lines.append("]")
     else:
         lines.append("missing = []")
@@ -136,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tensorflow", help="comma-separated TensorFlow versions")
     p.add_argument("--metal", help="comma-separated tensorflow-metal versions")
     p.add_argument("--all-patches", action="store_true")
-    p.add_argument("--date", default=datetime.datetime.now(datetime.timezone.utc).date().isoformat())
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    p.add_argument("--date", default=today)
     p.add_argument("--keep-missing", type=int, default=20, help="missing symbols listed per pair")
     p.add_argument("--replace", action="store_true", help="drop records of pairs not in this run")
     p.add_argument("--no-write", action="store_true")
@@ -222,7 +224,7 @@ HEADER = """\
 schema = 1
 generated_on = "{date}"
 tool = {tool}
-source = "the wheels themselves (pip download --platform macosx_14_0_arm64 --python-version 3.11); sha256 per pair"
+source = "the wheels (pip download --platform macosx_14_0_arm64 --python-version 3.11), sha256 each"
 coverage = {coverage}
 
 """

@@ -12,8 +12,19 @@ import json
 import pytest
 
 from pip_tfmac.core.linkcheck import (
-    BROKEN, LINK_BROKEN, LINK_CHECKED, LINKS, SCOPE_TWO_LEVEL, ImageExports, Import,
-    LinkVerdict, PluginImports, WheelRef, check, needed_symbols, parse_macos,
+    BROKEN,
+    LINK_BROKEN,
+    LINK_CHECKED,
+    LINKS,
+    SCOPE_TWO_LEVEL,
+    ImageExports,
+    Import,
+    LinkVerdict,
+    PluginImports,
+    WheelRef,
+    check,
+    needed_symbols,
+    parse_macos,
 )
 
 PYWRAP = "@rpath/_pywrap_tensorflow_internal.so"
@@ -227,6 +238,7 @@ def test_rpath_import_finds_an_image_by_its_file_name_whatever_its_install_name(
     stub = ImageExports("bazel-out/x/lib__pywrap_tensorflow_16_shared_object.dylib",
                         "tensorflow/python/_pywrap_tensorflow_internal.so", TF_WHEEL,
                         frozenset({"_PyInit__pywrap_tensorflow_internal"}))
-    verdict = check(plugin(Import("_TF_DeleteStatus", PYWRAP, True)), (stub, fw({"_TF_DeleteStatus"})))
+    imp = Import("_TF_DeleteStatus", PYWRAP, True)
+    verdict = check(plugin(imp), (stub, fw({"_TF_DeleteStatus"})))
     assert not verdict.links
     assert verdict.missing[0].reason == "_pywrap_tensorflow_internal.so does not export it"

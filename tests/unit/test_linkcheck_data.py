@@ -44,7 +44,8 @@ def test_pairs_that_link(metal, tf):
 def test_two_level_imports_are_satisfied_by_reexport_entries():
     """A symbol-table (nm) reading of pywrap would report every two-level import missing."""
     p = plugin("1.1.0")
-    pywrap = next(i for i in images("2.17.1") if i.member.endswith("_pywrap_tensorflow_internal.so"))
+    pywrap = next(i for i in images("2.17.1")
+                  if i.member.endswith("_pywrap_tensorflow_internal.so"))
     through_reexport = [i for i in p.two_level() if i.symbol in pywrap.reexports]
     assert len(through_reexport) >= len(p.two_level()) - 1
     assert not any(i.symbol in pywrap.symbols for i in through_reexport)

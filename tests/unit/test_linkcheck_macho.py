@@ -69,7 +69,8 @@ def test_skeleton_keeps_the_exports_reexports_and_min_macos(wrap):
     data = wrap(build_dylib())
     skeleton = macho.export_skeleton(io.BytesIO(data), "libx")
     assert len(skeleton) < 400
-    image = macho.image_exports(macho.parse_macho(skeleton, "libx", bindings=False), "lib/libx.dylib", REF)
+    binary = macho.parse_macho(skeleton, "libx", bindings=False)
+    image = macho.image_exports(binary, "lib/libx.dylib", REF)
     assert image.install_name == "@rpath/libx.dylib"
     assert image.symbols == {"_foo"}
     assert image.reexports == {"_bar": ("@rpath/liby.dylib", "_bar")}
@@ -79,8 +80,8 @@ def test_skeleton_keeps_the_exports_reexports_and_min_macos(wrap):
 def test_skeleton_equals_a_whole_parse():
     data = build_dylib()
     whole = macho.image_exports(lief.MachO.parse(data).at(0), "m", REF)
-    assert whole == macho.image_exports(
-        macho.parse_macho(macho.export_skeleton(io.BytesIO(data), "x"), "x", bindings=False), "m", REF)
+    skeleton = macho.export_skeleton(io.BytesIO(data), "x")
+    assert whole == macho.image_exports(macho.parse_macho(skeleton, "x", bindings=False), "m", REF)
 
 
 def test_read_image_streams_the_member_out_of_a_wheel(tmp_path):

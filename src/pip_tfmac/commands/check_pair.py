@@ -1,4 +1,4 @@
-"""`pip-tfmac check-pair tensorflow==X tensorflow-metal==Y [--json] [--tf-wheel P] [--metal-wheel P]`.
+"""`pip-tfmac check-pair tensorflow==X tensorflow-metal==Y [--json] [--tf-wheel/--metal-wheel P]`.
 
 A static link check of the pair from its macOS arm64 wheels (fetched through pip, or given),
 on any OS. Exit codes: 0 links; 76 (LINK_BROKEN) the plugin imports a symbol no TensorFlow
@@ -19,7 +19,10 @@ from packaging.utils import canonicalize_name
 
 from pip_tfmac.errors import ExitCode, UsageError
 from pip_tfmac.flows.check_pair import (
-    PYTHON_VERSION, PairSpec, check_in_wheelhouse, render,
+    PYTHON_VERSION,
+    PairSpec,
+    check_in_wheelhouse,
+    render,
 )
 
 _TF_NAMES = ("tensorflow", "tensorflow-macos")
