@@ -147,7 +147,8 @@ def read_plugin(path: Path, ref: Optional[WheelRef] = None) -> PluginImports:
         else:
             continue  # self (weak coalescing), main executable, weak lookup
         symbol = str(binding.symbol.name)
-        lazy = "LAZY" in str(binding.binding_class)
+        # Chained fixups (newer linkers) have no lazy class: every binding is bound at load.
+        lazy = "LAZY" in str(getattr(binding, "binding_class", ""))
         weak = bool(binding.weak_import)
         key = (symbol, library)
         old = merged.get(key)
