@@ -24,6 +24,7 @@ OWN_COMMANDS = {
     "doctor": "pip_tfmac.commands.doctor",
     "repair": "pip_tfmac.commands.doctor",
     "wheelhouse": "pip_tfmac.commands.wheelhouse",
+    "check-pair": "pip_tfmac.commands.check_pair",
 }
 # pip commands that pip-tfmac may rewrite; they fall back to pip when nothing needs rewriting.
 REWRITTEN_COMMANDS = {
@@ -47,6 +48,8 @@ Usage:
                                           (`repair` = doctor --fix)
   pip-tfmac wheelhouse dir|list|info|verify|remove|purge
                                           the wheels pip-tfmac built or fetched
+  pip-tfmac check-pair tensorflow==X tensorflow-metal==Y [--json]
+                                          link-check a TF/metal pair from its wheels
 
 Options added to install/download/plan:
   --platform macos-arm64                  plan for Apple Silicon from any OS (with

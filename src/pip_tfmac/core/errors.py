@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     VERIFY_FAILED = 73  # TensorFlow did not import / the probe crashed
     ENVIRONMENT = 74  # target environment cannot be changed (PEP 668, read-only, missing)
     INTERNAL = 75  # a bug in pip-tfmac: reported with a hint, traceback only on request
+    LINK_BROKEN = 76  # check-pair: the plugin imports symbols no TensorFlow image exports
     INTERRUPTED = 130
 
 
