@@ -24,6 +24,7 @@ from pip_tfmac.errors import CacheError, ExitCode, UsageError
 from pip_tfmac.wheelhouse.checkup import dead_leftovers, purge_house
 from pip_tfmac.wheelhouse.fsutil import describe_os_error
 from pip_tfmac.wheelhouse.names import matches_pattern
+from pip_tfmac.wheelhouse.records import Problem
 from pip_tfmac.wheelhouse.store import Entry, Wheelhouse
 
 SUBCOMMANDS = ("dir", "list", "info", "verify", "remove", "purge")
@@ -258,23 +259,28 @@ def _verify(house: Wheelhouse, *, repair: bool, repair_all: bool, as_json: bool)
         )
     else:
         for problem in problems:
-            print(f"{'ERROR' if problem.kind != 'leftover' else 'NOTE'}: {problem.describe()}")
+            label = "NOTE" if problem.kind == "leftover" else "ERROR"
+            if repair_all and problem.action and label == "ERROR":
+                label = "REPAIRED"
+            print(f"{label}: {problem.describe()}")
         for problem in remaining:
             print(f"ERROR: still damaged: {problem.describe()}")
-        if repair_all and real and not remaining:
-            print(
-                f"{len(real)} problem{'s' if len(real) != 1 else ''} repaired; the wheelhouse is sound."
-            )
-        elif real:
-            print(
-                f"{len(real)} problem{'s' if len(real) != 1 else ''} found ({count} wheels checked)"
-                + (
-                    "; bad wheels removed, the next install rebuilds or re-fetches them."
-                    if repair
-                    else "."
-                )
-                + ("" if repair_all else " `verify --repair` repairs the rest.")
-            )
-        else:
-            print(f"{count} wheel{'s' if count != 1 else ''} verified, all hashes match.")
+        print(_verify_summary(real, remaining, count, repair_all))
     return int(ExitCode.CACHE) if failed else 0
+
+
+def _verify_summary(real: list[Problem], remaining: list[Problem], count: int, full: bool) -> str:
+    """The closing line: what was found, what was done, what is left to do."""
+    plural = "s" if len(real) != 1 else ""
+    if not real:
+        return f"{count} wheel{'s' if count != 1 else ''} verified, all hashes match."
+    if full:
+        if remaining:
+            return f"{len(remaining)} problem(s) could not be repaired; run `pip-tfmac wheelhouse purge`."
+        return f"{len(real)} problem{plural} repaired; the wheelhouse is sound."
+    text = f"{len(real)} problem{plural} found ({count} wheels checked)"
+    if any(p.action for p in real):
+        text += "; bad wheels removed, the next install rebuilds or re-fetches them"
+    if any(not p.action for p in real):
+        text += "; `pip-tfmac wheelhouse verify --repair` repairs the rest"
+    return text + "."

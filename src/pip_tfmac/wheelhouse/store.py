@@ -228,11 +228,13 @@ class Wheelhouse:
     # ------------------------------------------------------------------ locking and index
 
     def lock(self, name: str) -> contextlib.AbstractContextManager[None]:
-        """A named inter-process lock in this wheelhouse (a file under locks/)."""
+        """A named inter-process lock in this wheelhouse (a file under locks/, never a link)."""
+        if not self.folder_ok("locks"):
+            raise CacheError(f"the wheelhouse is damaged: {self.describe_damage()}.", REPAIR_HINT)
         return self.locks.hold(name)
 
     def try_lock(self, name: str) -> FileLock | None:
-        return self.locks.try_hold(name)
+        return self.locks.try_hold(name) if self.folder_ok("locks") else None
 
     def entries(self) -> dict[str, Entry]:
         """The sound entries of the index (see index.py)."""
