@@ -263,6 +263,18 @@ def test_wheels_replaced_by_a_link_is_repaired_by_purge(
     _sound(capsys)
 
 
+def test_a_lock_file_replaced_by_a_link_never_touches_its_target(
+    home: Path, outside: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = home / "wh" / "locks" / "index.lock"
+    lock.unlink()
+    lock.symlink_to(outside / "precious.txt")
+    house = Wheelhouse(home / "wh")
+    house.remove(DELTA)
+    code, _text = _run(capsys, "verify", "--repair")
+    assert code == 0 and not lock.is_symlink()
+
+
 def test_a_link_to_dev_zero_named_like_a_wheel_does_not_hang(home: Path, outside: Path) -> None:
     link = home / "wh" / "wheels" / "zero-1.0-py3-none-any.whl"
     link.symlink_to("/dev/zero")

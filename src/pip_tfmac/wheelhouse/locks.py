@@ -14,7 +14,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from pip_tfmac.errors import CacheError
-from pip_tfmac.wheelhouse.fsutil import FILE_MODE, describe_os_error
+from pip_tfmac.wheelhouse.fsutil import FILE_MODE, describe_os_error, kind_of, remove_inside
 
 LOCK_TIMEOUT = 900.0  # seconds; a fetch of TensorFlow over a slow link holds a wheel's lock
 
@@ -27,7 +27,12 @@ class Locks:
         self.timeout = timeout
 
     def _file(self, name: str, timeout: float) -> FileLock:
-        return FileLock(str(self.folder / f"{name}.lock"), timeout=timeout, mode=FILE_MODE)
+        """The lock of `name`; a lock file replaced by a link (or a folder) is removed first,
+        so that opening it never touches (or truncates) a file outside the cache."""
+        path = self.folder / f"{name}.lock"
+        if kind_of(path) not in ("missing", "file"):
+            remove_inside(path, self.folder.parent)
+        return FileLock(str(path), timeout=timeout, mode=FILE_MODE)
 
     @contextlib.contextmanager
     def hold(self, name: str) -> Iterator[None]:
