@@ -9,6 +9,7 @@ Tiny wheels built in memory; no network, no pip runs.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -567,3 +568,59 @@ def test_a_full_disk_during_repair_is_a_cache_error(
     monkeypatch.setattr(os, "write", full)
     code, text = _run(capsys, "verify", "--repair")
     assert code == ExitCode.CACHE and "full" in text and "hint:" in text
+
+
+@contextlib.contextmanager
+def _tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 kB tmpfs (needs root and mount(8); skipped otherwise, as in test_cache_safety)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a file system")
+    target = tmp_path / "tiny"
+    target.mkdir()
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"mount not possible here: {proc.stderr.strip()}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", str(target)], check=False)
+
+
+def test_a_really_full_disk_under_the_cache_is_exit_69_with_the_cause(tmp_path: Path) -> None:
+    """A 256 kB tmpfs filled up: `verify --repair` must rewrite the index and cannot."""
+    with _tiny_disk(tmp_path) as disk:
+        root = disk / "wh"
+        Wheelhouse(root).ensure_built(DELTA, lambda: DELTA_DATA, PROV)
+        (root / "index.json").write_text("[]")
+        fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        with pytest.raises(OSError):
+            while True:
+                os.write(fd, b"\0" * 4096)
+        os.close(fd)
+        env = isolated_env(tmp_path / "env", {"PYTHONPATH": os.pathsep.join(sys.path)})
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip_tfmac",
+                "wheelhouse",
+                "verify",
+                "--repair",
+                "--tfmac-cache-dir",
+                str(root),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert proc.returncode == ExitCode.CACHE, proc.stdout + proc.stderr
+        assert "full" in proc.stderr and "hint:" in proc.stderr
+        assert "Traceback" not in proc.stderr + proc.stdout
+        assert not list(root.glob(".index.json.*.part"))  # nothing half-written left

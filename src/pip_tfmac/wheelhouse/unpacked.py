@@ -255,6 +255,8 @@ def install_tree(
                 try:
                     os.link(src, dst, follow_symlinks=False)
                     linked = stat.S_ISREG(os.lstat(dst).st_mode)
+                    if not linked:  # the tree file was swapped for a link meanwhile
+                        dst.unlink()
                 except OSError:
                     pass  # another file system: copy
             if linked:
