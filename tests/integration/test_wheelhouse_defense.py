@@ -468,6 +468,7 @@ def test_a_later_download_cleans_incoming_of_killed_runs(home: Path, outside: Pa
         assert folder.is_dir()
         assert not planted[0].exists() and not planted[1].exists()
     assert list((home / "wh" / "incoming").iterdir()) == []
+    assert list((home / "wh" / "locks").glob("incoming-*")) == []
 
 
 _HOLD = """

@@ -141,6 +141,8 @@ def clean_leftovers(house: Wheelhouse, leftovers: list[Leftover]) -> list[Proble
                 if remove_inside(leftover.path, house.root):
                     rel = leftover.path.relative_to(house.root).as_posix()
                     done.append(Problem(rel, "leftover", leftover.detail, "removed"))
+                if leftover.lock.startswith("incoming-"):  # a unique name: no one else uses it
+                    (house.locks.folder / f"{leftover.lock}.lock").unlink()
     return done
 
 

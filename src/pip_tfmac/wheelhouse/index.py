@@ -21,7 +21,6 @@ from pip_tfmac.wheelhouse.fsutil import (
     kind_of,
     open_regular,
 )
-from pip_tfmac.wheelhouse.locks import Locks
 from pip_tfmac.wheelhouse.records import Entry, Problem, index_bytes, parse_index
 
 WHAT = {"link": "a symbolic link", "dir": "a folder", "file": "a file", "other": "a device or pipe"}
@@ -33,7 +32,7 @@ class IndexFile:
     def __init__(
         self,
         path: Path,
-        locks: Locks,
+        lock: Callable[[str], contextlib.AbstractContextManager[None]],
         *,
         warn: Callable[[str], None],
         write: Callable[[Path, bytes], None],
@@ -41,7 +40,7 @@ class IndexFile:
         repair_hint: str,
     ) -> None:
         self.path = path
-        self.locks = locks
+        self.lock = lock
         self.warn = warn
         self.write = write
         self.remove = remove
@@ -91,7 +90,7 @@ class IndexFile:
 
     def update(self, change: Callable[[dict[str, Entry]], object]) -> None:
         """Change the index under its lock; a damaged index file is replaced, not followed."""
-        with self.locks.hold("index"):
+        with self.lock("index"):
             for leftover in self.path.parent.glob(f".{self.path.name}.*{PART}"):
                 with contextlib.suppress(OSError):
                     leftover.unlink()  # a writer killed mid-write; we hold the lock now

@@ -117,7 +117,7 @@ class Wheelhouse:
         self.locks = Locks(self.root / "locks")
         self.index = IndexFile(
             self.root / "index.json",
-            self.locks,
+            self.lock,
             warn=warn,
             write=self.write_atomic,
             remove=self.remove_path,
