@@ -17,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import os
 import shutil
 import stat
+import time
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -180,8 +182,12 @@ def same_filesystem(a: Path, b: Path) -> bool:
         return False
 
 
-def temp_name(dest: Path, tag: str) -> Path:
-    """A hidden temp name next to `dest`, unique per writer, ending in `.part`."""
+_counter = itertools.count(1)
+
+
+def temp_name(dest: Path) -> Path:
+    """A hidden temp name next to `dest`, unique per writer and write, ending in `.part`."""
+    tag = f"{os.getpid()}.{time.monotonic_ns()}.{next(_counter)}"
     return dest.with_name(f".{dest.name}.{tag}{PART}")
 
 

@@ -249,7 +249,7 @@ class Wheelhouse:
     def write_atomic(self, dest: Path, data: bytes | Path) -> None:
         """Write bytes (or move a file on this file system) to dest: temp + fsync + rename."""
         try:
-            write_atomic(dest, data, temp_name(dest, f"{os.getpid()}.{_unique()}"))
+            write_atomic(dest, data, temp_name(dest))
         except OSError as exc:
             raise CacheError(
                 f"cannot write {dest.name} into the wheelhouse {self.root}: "
@@ -389,12 +389,3 @@ class Wheelhouse:
     def incoming_dir(self) -> contextlib.AbstractContextManager[Path]:
         """A private folder for pip to download into (fetch.incoming_dir)."""
         return fetch.incoming_dir(self)
-
-
-_counter = iter(range(1, 1 << 62))
-
-
-def _unique() -> str:
-    import time
-
-    return f"{time.monotonic_ns()}.{next(_counter)}"
