@@ -256,7 +256,8 @@ def test_a_wheel_that_ships_bytecode_installs_from_the_store(tmp_path: Path) -> 
 
 def test_trees_ready_after_warming(tmp_path: Path) -> None:
     from pip_tfmac.wheelhouse.store import Wheelhouse
-    from pip_tfmac.wheelhouse.fastinstall import probe_target, trees_ready, warm_trees
+    from pip_tfmac.runners.probe_scheme import probe_target
+    from pip_tfmac.wheelhouse.fastinstall import trees_ready, warm_trees
 
     house = Wheelhouse(tmp_path / "wh")
     names = []

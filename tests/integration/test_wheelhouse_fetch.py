@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from helpers import isolated_env
-from pip_tfmac.wheelhouse.store import Wheelhouse, fetch_wheels
+from pip_tfmac.wheelhouse.fetch import fetch_wheels
+from pip_tfmac.wheelhouse.store import Wheelhouse
 from pip_tfmac.errors import CacheError
 from pip_tfmac.wheelhouse.wheelfile import Provenance, build_wheel
 

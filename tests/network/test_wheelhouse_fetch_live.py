@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pip_tfmac.wheelhouse.store import Wheelhouse, fetch_wheels
+from pip_tfmac.wheelhouse.fetch import fetch_wheels
+from pip_tfmac.wheelhouse.store import Wheelhouse
 
 
 @pytest.mark.network

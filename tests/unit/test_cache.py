@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pip_tfmac.wheelhouse import store as cache_mod
+from pip_tfmac.wheelhouse.fsutil import PART
 from pip_tfmac.wheelhouse.store import Wheelhouse, redact_url
 from pip_tfmac.errors import CacheError
 from pip_tfmac.wheelhouse.wheelfile import Provenance, build_alias_wheel
@@ -139,7 +140,7 @@ def test_a_failed_build_leaves_no_entry_and_no_file(house: Wheelhouse) -> None:
 def test_leftover_temp_files_of_a_killed_writer_are_cleaned_and_never_wheels(
     house: Wheelhouse,
 ) -> None:
-    leftover = house.find_links_dir / f".{FILENAME}.12345.99{cache_mod._PART}"
+    leftover = house.find_links_dir / f".{FILENAME}.12345.99{PART}"
     leftover.write_bytes(DATA[:100])
     assert not leftover.name.endswith(".whl")  # pip's --find-links ignores it
     house.ensure_built(FILENAME, Builder(), PROV)

@@ -11,44 +11,55 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from pip_tfmac import errors, recipes
+from pip_tfmac.core.plan import AliasWheel, Plan
+from pip_tfmac.core.recipes import Prebuild
 from pip_tfmac.runners import pip as pip_runner
-from pip_tfmac.core.plan import Plan
-from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance, build_alias_wheel
+from pip_tfmac.runners.pipargs import InstallArgs
+from pip_tfmac.wheelhouse.fetch import download_args
+from pip_tfmac.wheelhouse.store import Wheelhouse
+from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance, build_alias_wheel, wheel_filename
 
 
-def build_local_wheels(plan: Plan, wheelhouse: Any, python: str, args: Any) -> list[str]:
+def build_local_wheels(
+    plan: Plan, wheelhouse: Wheelhouse, python: str, args: InstallArgs
+) -> list[str]:
+    """Every alias and recipe wheel the plan needs, in the wheelhouse; their paths."""
     built = [_alias(alias, wheelhouse) for alias in plan.aliases]
     for name in plan.recipes:
         built += _recipe(recipes.get(name), wheelhouse, python, args)
     return built
 
 
-def _alias(alias: Any, wheelhouse: Any) -> str:
+def _alias(alias: AliasWheel, wheelhouse: Wheelhouse) -> str:
     provenance = Provenance(
         rule=f"alias {alias.name}=={alias.version} -> {alias.target_name}=={alias.target_version}",
         source=alias.source,
     )
 
     def build() -> bytes:
-        return build_alias_wheel(alias.name, alias.version, alias.target_name, alias.target_version,
-                                 provenance=provenance)[1]
+        return build_alias_wheel(
+            alias.name,
+            alias.version,
+            alias.target_name,
+            alias.target_version,
+            provenance=provenance,
+        )[1]
 
-    filename = build_alias_wheel(alias.name, alias.version, alias.target_name, alias.target_version,
-                                 provenance=provenance)[0]
+    filename = build_alias_wheel(
+        alias.name, alias.version, alias.target_name, alias.target_version, provenance=provenance
+    )[0]
     return str(wheelhouse.ensure_built(filename, build, provenance))
 
 
-def _pip_options(args: Any) -> list[str]:
+def _pip_options(args: InstallArgs) -> list[str]:
     """The user's index options (private index, find-links...) for pip download/wheel."""
-    from pip_tfmac.wheelhouse.store import _download_args
-
     out: list[str] = []
     skip = False
-    for arg in _download_args(list(args.passthrough)):
+    for arg in download_args(list(args.passthrough)):
         if skip:
             skip = False
             continue
@@ -60,15 +71,27 @@ def _pip_options(args: Any) -> list[str]:
     return out
 
 
-_TARGET_OPTIONS = {"--platform", "--python-version", "--abi", "--implementation", "--only-binary", "--no-binary"}
+_TARGET_OPTIONS = {
+    "--platform",
+    "--python-version",
+    "--abi",
+    "--implementation",
+    "--only-binary",
+    "--no-binary",
+}
 
 
-def _recipe(recipe: recipes.Recipe, wheelhouse: Any, python: str, args: Any) -> list[str]:
+def _recipe(
+    recipe: recipes.Recipe, wheelhouse: Wheelhouse, python: str, args: InstallArgs
+) -> list[str]:
     from pip_tfmac.wheelhouse.patching import build_patched_wheel, build_standin_wheels
 
     out: list[str] = []
-    provenance = Provenance(rule=recipe.id, source=recipe.source,
-                            made_from=(Origin(recipe.name, recipe.upstream_version, recipe.sha256),))
+    provenance = Provenance(
+        rule=recipe.id,
+        source=recipe.source,
+        made_from=(Origin(recipe.name, recipe.upstream_version, recipe.sha256),),
+    )
     patched_name = _patched_filename(recipe)
 
     def build_patched() -> bytes:
@@ -78,23 +101,33 @@ def _recipe(recipe: recipes.Recipe, wheelhouse: Any, python: str, args: Any) -> 
     out.append(str(wheelhouse.ensure_built(patched_name, build_patched, provenance)))
     for standin in build_standin_wheels(recipe):
         prov = Provenance(rule=standin.rule, source=recipe.source)
-        out.append(str(wheelhouse.ensure_built(standin.filename, lambda s=standin: s.data, prov)))
+        out.append(str(wheelhouse.ensure_built(standin.filename, _constant(standin.data), prov)))
     for prebuild in recipe.prebuild:
         out.append(_prebuild(prebuild, recipe, wheelhouse, python, args))
     return out
 
 
-def _patched_filename(recipe: recipes.Recipe) -> str:
-    from pip_tfmac.wheelhouse.wheelfile import wheel_filename
+def _constant(data: bytes) -> Callable[[], bytes]:
+    """A build function for bytes already made (stand-ins are built with their recipe)."""
+    return lambda: data
 
+
+def _patched_filename(recipe: recipes.Recipe) -> str:
     return wheel_filename(recipe.name, recipe.version)
 
 
-def _fetch_original(recipe: recipes.Recipe, python: str, args: Any) -> bytes:
+def _fetch_original(recipe: recipes.Recipe, python: str, args: InstallArgs) -> bytes:
     with tempfile.TemporaryDirectory(prefix="pip-tfmac-orig-") as work:
         argv = pip_runner.base_argv(python, args.general) + [
-            "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "off", "-d", work,
-            f"{recipe.name}=={recipe.upstream_version}", *_pip_options(args),
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--progress-bar",
+            "off",
+            "-d",
+            work,
+            f"{recipe.name}=={recipe.upstream_version}",
+            *_pip_options(args),
         ]
         result = pip_runner.run(argv)
         path = Path(work) / recipe.filename
@@ -107,20 +140,39 @@ def _fetch_original(recipe: recipes.Recipe, python: str, args: Any) -> bytes:
         return path.read_bytes()
 
 
-def _prebuild(prebuild: Any, recipe: recipes.Recipe, wheelhouse: Any, python: str, args: Any) -> str:
+def _prebuild(
+    prebuild: Prebuild,
+    recipe: recipes.Recipe,
+    wheelhouse: Wheelhouse,
+    python: str,
+    args: InstallArgs,
+) -> str:
     """A pure-Python sdist built into a wheel once (pip wheel --no-deps), then reused."""
     from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name, parse_wheel_filename
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
     req = Requirement(prebuild.requirement)
     for filename in sorted(wheelhouse.entries()):
-        name, version, _, _ = parse_wheel_filename(filename)
-        if name == canonicalize_name(req.name) and req.specifier.contains(version, prereleases=True):
-            if wheelhouse.check(filename) is None:
-                return str(wheelhouse.path_of(filename))
+        try:
+            name, version, _, _ = parse_wheel_filename(filename)
+        except InvalidWheelFilename:
+            continue  # not ours to reuse; `wheelhouse verify` reports what is odd
+        if (
+            name == canonicalize_name(req.name)
+            and req.specifier.contains(version, prereleases=True)
+            and wheelhouse.check(filename) is None
+        ):
+            return str(wheelhouse.path_of(filename))
     with tempfile.TemporaryDirectory(prefix="pip-tfmac-prebuild-") as work:
         argv = pip_runner.base_argv(python, args.general) + [
-            "wheel", "--no-deps", "--progress-bar", "off", "-w", work, prebuild.requirement, *_pip_options(args),
+            "wheel",
+            "--no-deps",
+            "--progress-bar",
+            "off",
+            "-w",
+            work,
+            prebuild.requirement,
+            *_pip_options(args),
         ]
         result = pip_runner.run(argv)
         made = sorted(p for p in os.listdir(work) if p.endswith(".whl"))
@@ -131,5 +183,7 @@ def _prebuild(prebuild: Any, recipe: recipes.Recipe, wheelhouse: Any, python: st
                 details=result.summary(),
             )
         data = (Path(work) / made[0]).read_bytes()
-    provenance = Provenance(rule=f"{recipe.id} prebuild {prebuild.requirement}", source=prebuild.source)
+    provenance = Provenance(
+        rule=f"{recipe.id} prebuild {prebuild.requirement}", source=prebuild.source
+    )
     return str(wheelhouse.ensure_built(made[0], lambda: data, provenance))

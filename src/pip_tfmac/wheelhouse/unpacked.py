@@ -30,17 +30,48 @@ import io
 import json
 import os
 import posixpath
-import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-MANIFEST = "tfmac-manifest.json"  # format 2: .pyc entries carry hashes too
-SCHEMES = ("purelib", "platlib", "headers", "data", "scripts")
+from pip_tfmac.errors import CacheError
+from pip_tfmac.wheelhouse.fsutil import (
+    CHUNK,
+    NotAFile,
+    describe_os_error,
+    kind_of,
+    open_regular,
+    remove_inside,
+)
+from pip_tfmac.wheelhouse.manifest import (
+    MANIFEST,
+    SCHEMES,
+    DamagedTree,
+    Manifest,
+    StoredFile,
+    load_manifest,
+    read_checked,
+    record_hash,
+)
+
+__all__ = [
+    "MANIFEST",
+    "DamagedTree",
+    "Manifest",
+    "StoredFile",
+    "build_tree",
+    "ensure_tree",
+    "install_tree",
+    "installable",
+    "remove_tree",
+    "tree_lock_name",
+]
+
+Lock = Callable[[str], contextlib.AbstractContextManager[None]]
+
 _SKIP_DIST_INFO = {
     "RECORD",
     "INSTALLER",
@@ -49,67 +80,6 @@ _SKIP_DIST_INFO = {
     "RECORD.jws",
     "RECORD.p7s",
 }
-
-
-_CHUNK = 1 << 20
-
-
-class DamagedTree(Exception):
-    """An unpacked tree whose file does not hash as recorded; the caller removes the tree."""
-
-    def __init__(self, tree: Path, detail: str) -> None:
-        super().__init__(f"{tree.name}: {detail}")
-        self.tree = tree
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    scheme: str
-    path: str  # inside the scheme folder, POSIX separators
-    hash: str  # "sha256=<urlsafe b64>" as RECORD writes it (RECORD lists .pyc without, as pip)
-    size: int
-    executable: bool
-
-    def to_json(self) -> list[Any]:
-        return [self.scheme, self.path, self.hash, self.size, self.executable]
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What an unpacked tree holds and how it installs."""
-
-    name: str
-    version: str
-    dist_info: str
-    root_scheme: str  # purelib or platlib: where dist-info goes, RECORD paths are relative to it
-    files: tuple[StoredFile, ...]  # everything except raw scripts
-    scripts: tuple[StoredFile, ...]  # .data/scripts, shebangs to be fixed per environment
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": 2,
-            "name": self.name,
-            "version": self.version,
-            "dist_info": self.dist_info,
-            "root_scheme": self.root_scheme,
-            "files": [f.to_json() for f in self.files],
-            "scripts": [f.to_json() for f in self.scripts],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Manifest:
-        return cls(
-            data["name"],
-            data["version"],
-            data["dist_info"],
-            data["root_scheme"],
-            tuple(StoredFile(*f) for f in data["files"]),
-            tuple(StoredFile(*f) for f in data["scripts"]),
-        )
-
-
-def _record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
 
 
 def _scheme_of(path: str, data_dir: str, root_scheme: str) -> tuple[str, str]:
@@ -151,7 +121,7 @@ def build_tree(wheel: Path, dest: Path, python: str) -> Manifest:
             target.write_bytes(data)
             if executable:
                 target.chmod(0o755)
-            entry = StoredFile(scheme, rel, _record_hash(data), len(data), bool(executable))
+            entry = StoredFile(scheme, rel, record_hash(data), len(data), bool(executable))
             (scripts if scheme == "scripts" else files).append(entry)
         name, version = source.distribution, source.version
     pys = [
@@ -174,59 +144,72 @@ def build_tree(wheel: Path, dest: Path, python: str) -> Manifest:
         for pyc in sorted((dest / scheme).rglob("*.pyc")):
             rel = pyc.relative_to(dest / scheme).as_posix()
             data = pyc.read_bytes()
-            files.append(StoredFile(scheme, rel, _record_hash(data), len(data), False))
+            files.append(StoredFile(scheme, rel, record_hash(data), len(data), False))
     manifest = Manifest(name, version, dist_info, root_scheme, tuple(files), tuple(scripts))
     (dest / MANIFEST).write_text(json.dumps(manifest.to_json()), encoding="utf-8")
     return manifest
 
 
+def tree_lock_name(tree_name: str) -> str:
+    """The lock of one tree (`<sha256[:40]>-<cache tag>`): builders and removers share it."""
+    return f"unpacked-{tree_name[:24]}-{tree_name[41:]}"
+
+
 def ensure_tree(
-    store: Path,
-    wheel: Path,
-    sha256: str,
-    cache_tag: str,
-    python: str,
-    lock: Callable[[str], contextlib.AbstractContextManager[None]],
+    store: Path, wheel: Path, sha256: str, cache_tag: str, python: str, lock: Lock
 ) -> tuple[Path, Manifest]:
-    """The unpacked tree of a verified wheel for one Python (built on first use)."""
+    """The unpacked tree of a verified wheel for one Python (built on first use).
+
+    A tree that is not a real folder with a sound manifest (a link, a file, a damaged or old
+    manifest) is removed, never followed, and rebuilt. A full disk is a CacheError.
+    """
     final = store / f"{sha256[:40]}-{cache_tag}"
     manifest_path = final / MANIFEST
-    if manifest_path.exists():
-        with contextlib.suppress(ValueError, KeyError, TypeError):
-            return final, _load_manifest(manifest_path)
-    with lock(f"unpacked-{sha256[:24]}-{cache_tag}"):
-        if manifest_path.exists():
+    if kind_of(final) == "dir":
+        with contextlib.suppress(ValueError, OSError):
+            return final, load_manifest(manifest_path)
+    try:
+        with lock(tree_lock_name(final.name)):
+            if kind_of(final) == "dir":
+                try:
+                    return final, load_manifest(manifest_path)
+                except (ValueError, OSError):
+                    pass  # older format or damaged: rebuilt below
+            store.mkdir(mode=0o700, parents=True, exist_ok=True)
+            remove_inside(final, store.parent)
+            for stale in store.glob(f".{final.name}.*"):
+                remove_inside(
+                    stale, store.parent
+                )  # a builder or remover that was killed; lock is ours
+            work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=store))
             try:
-                return final, _load_manifest(manifest_path)
-            except (ValueError, KeyError, TypeError):
-                shutil.rmtree(final, ignore_errors=True)  # older format or damaged: rebuild
-        store.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for stale in store.glob(f".{final.name}.*"):
-            shutil.rmtree(stale, ignore_errors=True)  # a builder that was killed; lock is ours
-        work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=store))
-        try:
-            manifest = build_tree(wheel, work, python)
-            os.replace(work, final)  # the whole tree appears at once
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+                manifest = build_tree(wheel, work, python)
+                os.replace(work, final)  # the whole tree appears at once
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    remove_inside(work, store.parent)
+                raise
+    except OSError as exc:
+        raise CacheError(
+            f"cannot unpack {wheel.name} into the wheelhouse {store.parent}: "
+            f"{describe_os_error(exc)}",
+            "free some space, or pass --tfmac-cache-dir DIR / --no-tfmac-cache",
+        ) from None
     return final, manifest
 
 
-def _load_manifest(path: Path) -> Manifest:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("format") != 2:
-        raise ValueError("old manifest format")
-    return Manifest.from_json(data)
+def remove_tree(tree: Path, lock: Lock) -> None:
+    """Drop a damaged tree (its name is unique per wheel and Python), so the next use rebuilds.
 
-
-def remove_tree(tree: Path, lock: Callable[[str], contextlib.AbstractContextManager[None]]) -> None:
-    """Drop a damaged tree (its name is unique per wheel and Python), so the next use rebuilds."""
-    with lock(f"unpacked-{tree.name[:24]}-{tree.name[41:]}"):  # as in ensure_tree
+    Renamed first, then removed: a run killed in between leaves a `.removing` folder that the
+    next builder of this tree (or `verify`) cleans, never a half-deleted tree in use.
+    """
+    with lock(tree_lock_name(tree.name)):
         trash = tree.with_name(f".{tree.name}.removing")
         with contextlib.suppress(OSError):
             os.replace(tree, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            remove_inside(trash, tree.parent.parent)
 
 
 def install_tree(
@@ -254,27 +237,39 @@ def install_tree(
         dst.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             dst.unlink()  # as pip: a file shared with another distribution is replaced
+        try:
+            fd = open_regular(src)  # never through a link: it could point anywhere, or hang
+        except NotAFile as exc:
+            raise DamagedTree(tree, f"{stored.scheme}/{stored.path}: {exc.strerror}") from None
+        except FileNotFoundError:
+            raise DamagedTree(tree, f"{stored.scheme}/{stored.path} is missing") from None
         digest = hashlib.sha256()
-        linked = False
-        if link_mode == "hardlink":
-            try:
-                os.link(src, dst)
-                linked = True
-            except OSError:
-                pass  # another file system: copy
-        if linked:
-            with open(dst, "rb") as handle:
-                while chunk := handle.read(_CHUNK):
+        with os.fdopen(fd, "rb") as source:
+            st = os.fstat(source.fileno())
+            if st.st_size != stored.size:
+                raise DamagedTree(
+                    tree, f"{stored.scheme}/{stored.path} does not match its hash (size)"
+                )
+            linked = False
+            if link_mode == "hardlink":
+                try:
+                    os.link(src, dst, follow_symlinks=False)
+                    linked = stat.S_ISREG(os.lstat(dst).st_mode)
+                    if not linked:  # the tree file was swapped for a link meanwhile
+                        dst.unlink()
+                except OSError:
+                    pass  # another file system: copy
+            if linked:
+                while chunk := source.read(CHUNK):
                     digest.update(chunk)
-        else:
-            with open(src, "rb") as source, open(dst, "wb") as target:
-                while chunk := source.read(_CHUNK):
-                    digest.update(chunk)
-                    target.write(chunk)
-            st = src.stat()
-            os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))  # keeps the .pyc valid
-            if stored.executable:
-                dst.chmod(0o755)
+            else:
+                with open(dst, "wb") as target:
+                    while chunk := source.read(CHUNK):
+                        digest.update(chunk)
+                        target.write(chunk)
+                os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))  # keeps the .pyc valid
+                if stored.executable:
+                    dst.chmod(0o755)
         encoded = base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
         if "sha256=" + encoded != stored.hash:
             raise DamagedTree(tree, f"{stored.scheme}/{stored.path} does not match its hash")
@@ -297,23 +292,26 @@ def install_tree(
     scripts_dir = Path(scheme_dict["scripts"])
     new_files: list[tuple[Path, bytes, bool]] = []
     for stored in manifest.scripts:
-        raw = (tree / "scripts" / stored.path).read_bytes()
+        raw = read_checked(tree, stored)  # scripts are installed from the tree: check them too
         with fix_shebang(io.BytesIO(raw), interpreter) as fixed:
             data = fixed.read()
         new_files.append((scripts_dir / stored.path, data, True))
-        record("scripts", stored.path, _record_hash(data), len(data))
-    entry_points = tree / manifest.root_scheme / manifest.dist_info / "entry_points.txt"
-    if entry_points.exists():
-        text = entry_points.read_text(encoding="utf-8")
+        record("scripts", stored.path, record_hash(data), len(data))
+    entry_points_rel = f"{manifest.dist_info}/entry_points.txt"
+    entry_points = [
+        f for f in manifest.files if f.scheme == manifest.root_scheme and f.path == entry_points_rel
+    ]
+    if entry_points:
+        text = read_checked(tree, entry_points[0]).decode("utf-8")
         for name, module, attr, section in parse_entrypoints(text):
             script_name, data = Script(name, module, attr, section).generate(interpreter, kind)
             new_files.append((scripts_dir / script_name, data, True))
-            record("scripts", script_name, _record_hash(data), len(data))
+            record("scripts", script_name, record_hash(data), len(data))
     dist_info_dir = Path(scheme_dict[manifest.root_scheme]) / manifest.dist_info
     for meta_name, data in sorted((extra_metadata or {}).items()):
         new_files.append((dist_info_dir / meta_name, data, False))
         record(
-            manifest.root_scheme, f"{manifest.dist_info}/{meta_name}", _record_hash(data), len(data)
+            manifest.root_scheme, f"{manifest.dist_info}/{meta_name}", record_hash(data), len(data)
         )
     for future in futures:
         future.result()

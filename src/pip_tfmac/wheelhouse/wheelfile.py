@@ -20,40 +20,70 @@ and sha256 of each original).
 
 from __future__ import annotations
 
-import base64
 import csv
-import email.message
-import email.parser
-import email.policy
-import hashlib
 import io
-import itertools
-import json
-import os
 import re
 import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Union
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from pip_tfmac.errors import BadInputError
+from pip_tfmac.wheelhouse.provenance import (
+    GENERATOR,
+    PROVENANCE_FILE,
+    PROVENANCE_FORMAT,
+    Origin,
+    Provenance,
+    provenance_bytes,
+    read_wheel_provenance,
+)
+from pip_tfmac.wheelhouse.wheelnames import (
+    compress_tags,
+    dist_info_dir,
+    expand_tag,
+    normalize_version,
+    wheel_filename,
+    wheel_name_part,
+)
+from pip_tfmac.wheelhouse.wheelread import (
+    WheelSource,
+    find_dist_info,
+    open_zip,
+    parse_headers,
+    read_wheel_metadata,
+    record_hash,
+    verify_record,
+)
 
-PROVENANCE_FILE = "pip_tfmac_provenance.json"
-PROVENANCE_FORMAT = 1
-GENERATOR = "pip-tfmac"  # no version: a builder upgrade must not change the bytes by itself
+__all__ = [
+    "GENERATOR",
+    "PROVENANCE_FILE",
+    "PROVENANCE_FORMAT",
+    "ZIP_DATE_TIME",
+    "Origin",
+    "Provenance",
+    "WheelSource",
+    "build_alias_wheel",
+    "build_wheel",
+    "dist_info_dir",
+    "normalize_version",
+    "provenance_bytes",
+    "read_wheel_metadata",
+    "read_wheel_provenance",
+    "record_hash",
+    "rewrite_wheel",
+    "verify_record",
+    "wheel_filename",
+    "wheel_name_part",
+]
 
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o644
 _EXEC_MODE = 0o755
 _UNIX = 3  # ZipInfo.create_system for Unix; the default depends on the host OS
-
 # Files in a dist-info directory that build_wheel always writes itself; an original's copies
 # are dropped by rewrite_wheel (signatures and install-time files are invalid after a rewrite).
 _GENERATED_DIST_INFO = frozenset(
@@ -69,109 +99,6 @@ _GENERATED_DIST_INFO = frozenset(
         PROVENANCE_FILE,
     }
 )
-
-
-@dataclass(frozen=True)
-class Origin:
-    """One distribution a built wheel was made from (or stands in for)."""
-
-    name: str
-    version: str
-    sha256: str = ""  # of the original wheel file; empty when there is no file (alias target)
-
-    def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version, "sha256": self.sha256}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Origin:
-        return cls(str(data["name"]), str(data["version"]), str(data.get("sha256", "")))
-
-    @classmethod
-    def of_wheel(cls, wheel: bytes) -> Origin:
-        """The Origin of an original wheel's bytes: its metadata name/version and sha256."""
-        meta = read_wheel_metadata(wheel)
-        return cls(str(meta["Name"]), str(meta["Version"]), hashlib.sha256(wheel).hexdigest())
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Why a wheel exists: the knowledge rule that asked for it and what it was made from."""
-
-    rule: str
-    source: str
-    made_from: tuple[Origin, ...] = field(default=())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "source": self.source,
-            "made_from": [origin.to_json() for origin in self.made_from],
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Provenance:
-        return cls(
-            rule=str(data.get("rule", "")),
-            source=str(data.get("source", "")),
-            made_from=tuple(Origin.from_json(o) for o in data.get("made_from", ())),
-        )
-
-
-# ---------------------------------------------------------------------------- names and tags
-
-
-def wheel_name_part(name: str) -> str:
-    """The distribution name as the wheel spec writes it in file and directory names."""
-    return canonicalize_name(name).replace("-", "_")
-
-
-def normalize_version(version: str) -> str:
-    try:
-        return str(Version(version))
-    except InvalidVersion:
-        raise BadInputError(
-            f"{version!r} is not a valid version for a wheel.",
-            "use a PEP 440 version such as 2.12.0 or 2.12.0+tfmac.1",
-        ) from None
-
-
-def dist_info_dir(name: str, version: str) -> str:
-    return f"{wheel_name_part(name)}-{normalize_version(version)}.dist-info"
-
-
-def wheel_filename(name: str, version: str, tag: str = "py3-none-any") -> str:
-    return f"{wheel_name_part(name)}-{normalize_version(version)}-{tag}.whl"
-
-
-def _expand_tag(tag: str) -> list[str]:
-    try:
-        tags = sorted({str(t) for t in parse_tag(tag)})
-    except (ValueError, IndexError):
-        tags = []
-    if not tags or tag.count("-") != 2:
-        raise BadInputError(f"{tag!r} is not a wheel tag.", "use the form py3-none-any")
-    return tags
-
-
-def _compress_tags(tags: Sequence[str]) -> str:
-    """The compressed tag set (e.g. py2.py3-none-any) for a WHEEL's Tag lines."""
-    parts = [t.split("-") for t in tags]
-    interpreters, abis, platforms = (sorted({p[i] for p in parts}) for i in range(3))
-    product = {"-".join(c) for c in itertools.product(interpreters, abis, platforms)}
-    if product != set(tags):
-        raise BadInputError(
-            f"the original wheel's tags {sorted(tags)} are not one compressed tag set.",
-            "pass tag= explicitly to rewrite_wheel",
-        )
-    return "-".join(".".join(group) for group in (interpreters, abis, platforms))
-
-
-# ---------------------------------------------------------------------------- file contents
-
-
-def record_hash(data: bytes) -> str:
-    digest = hashlib.sha256(data).digest()
-    return "sha256=" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def _check_path(path: str) -> str:
@@ -251,17 +178,6 @@ def _wheel_text(tags: Sequence[str], purelib: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def provenance_bytes(provenance: Provenance, name: str, version: str) -> bytes:
-    payload = {
-        "format": PROVENANCE_FORMAT,
-        "built_by": GENERATOR,
-        "name": name,
-        "version": version,
-        **provenance.to_json(),
-    }
-    return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode("utf-8")
-
-
 def _zip_bytes(entries: Sequence[tuple[str, bytes]]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
@@ -300,7 +216,7 @@ def build_wheel(
     METADATA, WHEEL, RECORD and the provenance file are always generated here.
     """
     version = normalize_version(version)
-    tags = _expand_tag(tag)
+    tags = expand_tag(tag)
     dist_info = dist_info_dir(name, version)
     if purelib is None:
         purelib = all(t.endswith("-any") for t in tags)
@@ -337,7 +253,7 @@ def build_wheel(
         writer.writerow([path, record_hash(data), str(len(data))])
     writer.writerow([record_path, "", ""])
     entries = [(p, payload[p]) for p in ordered] + [(record_path, out.getvalue().encode())]
-    return wheel_filename(name, version, _compress_tags(tags)), _zip_bytes(entries)
+    return wheel_filename(name, version, compress_tags(tags)), _zip_bytes(entries)
 
 
 def build_alias_wheel(
@@ -369,97 +285,6 @@ def build_alias_wheel(
     )
 
 
-# ---------------------------------------------------------------------------- reading
-
-
-WheelSource = Union[str, "os.PathLike[str]", bytes]
-
-
-def _open_zip(wheel: WheelSource) -> zipfile.ZipFile:
-    try:
-        if isinstance(wheel, bytes):
-            return zipfile.ZipFile(io.BytesIO(wheel))
-        return zipfile.ZipFile(Path(wheel))
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BadInputError(f"not a readable wheel: {exc}", "rebuild or re-download it") from None
-
-
-def _find_dist_info(zf: zipfile.ZipFile) -> str:
-    dirs = sorted(
-        {
-            n.split("/", 1)[0]
-            for n in zf.namelist()
-            if n.split("/", 1)[0].endswith(".dist-info")
-            and n.endswith("/METADATA")
-            and n.count("/") == 1
-        }
-    )
-    if len(dirs) != 1:
-        raise BadInputError(
-            f"a wheel must have exactly one .dist-info directory with METADATA, found {dirs}.",
-            "rebuild or re-download the wheel",
-        )
-    return dirs[0]
-
-
-def _parse_headers(data: bytes) -> email.message.Message:
-    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
-
-
-def read_wheel_metadata(wheel: WheelSource) -> email.message.Message:
-    """The METADATA of a wheel (path or bytes) as an email Message (`msg.get_all(...)`)."""
-    with _open_zip(wheel) as zf:
-        return _parse_headers(zf.read(f"{_find_dist_info(zf)}/METADATA"))
-
-
-def read_wheel_provenance(wheel: WheelSource) -> Provenance | None:
-    """The provenance recorded in a wheel pip-tfmac built, or None for any other wheel."""
-    with _open_zip(wheel) as zf:
-        path = f"{_find_dist_info(zf)}/{PROVENANCE_FILE}"
-        if path not in zf.namelist():
-            return None
-        return Provenance.from_json(json.loads(zf.read(path)))
-
-
-def verify_record(wheel: WheelSource) -> list[str]:
-    """Problems between a wheel's RECORD and its contents (empty list: it verifies)."""
-    problems: list[str] = []
-    with _open_zip(wheel) as zf:
-        dist_info = _find_dist_info(zf)
-        record_path = f"{dist_info}/RECORD"
-        try:
-            rows = list(csv.reader(io.StringIO(zf.read(record_path).decode("utf-8"))))
-        except KeyError:
-            return [f"{record_path} is missing"]
-        listed = set()
-        for row in rows:
-            if not row:
-                continue
-            path, digest, size = (row + ["", ""])[:3]
-            listed.add(path)
-            if path == record_path:
-                continue
-            try:
-                data = zf.read(path)
-            except KeyError:
-                problems.append(f"{path}: listed in RECORD but not in the wheel")
-                continue
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                problems.append(f"{path}: damaged in the archive ({exc})")
-                continue
-            if digest != record_hash(data):
-                problems.append(f"{path}: hash does not match RECORD")
-            if size != str(len(data)):
-                problems.append(f"{path}: size {len(data)} does not match RECORD ({size})")
-        for name in zf.namelist():
-            if not name.endswith("/") and name not in listed:
-                problems.append(f"{name}: in the wheel but not in RECORD")
-    return problems
-
-
-# ---------------------------------------------------------------------------- rewriting
-
-
 def rewrite_wheel(
     original: bytes,
     *,
@@ -480,12 +305,12 @@ def rewrite_wheel(
     Tags and Root-Is-Purelib come from the original WHEEL unless `tag` is given.
     """
     version = normalize_version(version)
-    with _open_zip(original) as zf:
-        old_dist_info = _find_dist_info(zf)
+    with open_zip(original) as zf:
+        old_dist_info = find_dist_info(zf)
         old_data_dir = old_dist_info[: -len(".dist-info")] + ".data"
         contents = {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
-    meta = _parse_headers(contents[f"{old_dist_info}/METADATA"])
-    wheel_meta = _parse_headers(contents.get(f"{old_dist_info}/WHEEL", b""))
+    meta = parse_headers(contents[f"{old_dist_info}/METADATA"])
+    wheel_meta = parse_headers(contents.get(f"{old_dist_info}/WHEEL", b""))
 
     new_dist_info = dist_info_dir(name, version)
     new_data_dir = new_dist_info[: -len(".dist-info")] + ".data"
@@ -529,7 +354,7 @@ def rewrite_wheel(
     description = payload if isinstance(payload, str) else ""
 
     if tag is None:
-        tag = _compress_tags(wheel_meta.get_all("Tag") or ["py3-none-any"])
+        tag = compress_tags(wheel_meta.get_all("Tag") or ["py3-none-any"])
     purelib_text = str(wheel_meta.get("Root-Is-Purelib", "true")).strip().lower()
 
     return build_wheel(
