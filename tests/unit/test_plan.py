@@ -411,16 +411,24 @@ def test_tensorflow_gpu_gets_metal() -> None:
     assert plan.requirements == ("tensorflow-macos==2.11.*", "tensorflow-metal==0.7.1")
 
 
-def test_extras_and_markers_preserved_in_rewrite() -> None:
+def test_extras_kept_in_rewrite_and_marker_read_for_the_cross_target() -> None:
     line = 'tensorflow[foo]==2.11.* ; sys_platform == "darwin"'
     plan = step1([line], mac("3.10"))
-    assert plan.requirements == ('tensorflow-macos[foo]==2.11.*; sys_platform == "darwin"', "tensorflow-metal==0.7.1")
+    assert plan.requirements == ("tensorflow-macos[foo]==2.11.*", "tensorflow-metal==0.7.1")
+    assert kinds(plan)[0] == "marker"
+
+
+def test_extras_and_markers_preserved_in_rewrite_on_a_probed_mac() -> None:
+    line = 'tensorflow[foo]==2.15.* ; sys_platform == "darwin"'
+    plan = step1([line], probed_mac("3.11"))
+    assert plan.requirements[0] == line
+    assert "marker" not in kinds(plan)
 
 
 def test_cuda_extra_dropped_but_other_extras_and_marker_kept() -> None:
     plan = step1(['tensorflow[and-cuda,foo]==2.15.* ; python_version >= "3.9"'], mac("3.11"))
-    assert plan.requirements == ('tensorflow[foo]==2.15.*; python_version >= "3.9"', "tensorflow-metal==1.1.0")
-    assert kinds(plan) == ["drop-extra", "bound"]
+    assert plan.requirements == ("tensorflow[foo]==2.15.*", "tensorflow-metal==1.1.0")
+    assert kinds(plan) == ["marker", "drop-extra", "bound"]
 
 
 def test_line_options_kept_in_rewrite() -> None:
@@ -429,11 +437,11 @@ def test_line_options_kept_in_rewrite() -> None:
     assert plan.requirements == ("tensorflow-macos==2.11.0 --config-settings=x=y", "tensorflow-metal==0.7.1")
 
 
-def test_requirement_with_false_marker_left_untouched() -> None:
+def test_requirement_with_false_marker_on_the_cross_target_is_left_out() -> None:
     line = 'tensorflow==2.11.* ; sys_platform == "linux"'
     plan = step1([line], mac("3.10"))
-    assert plan.requirements == (line,)
-    assert "rewrite" not in kinds(plan)
+    assert plan.requirements == ()
+    assert kinds(plan) == ["marker"] and plan.actions[0].to == "(left out)"
 
 
 def test_request_whose_only_tf_line_has_a_false_marker_is_plain_pip() -> None:
@@ -492,10 +500,11 @@ def test_constraint_on_tf_binds_dependents_of_plain_tensorflow() -> None:
 def test_alias_wheels_only_for_admitted_tensorflow_macos_releases(lines: list[str], python: str,
                                                                   expected: list[str]) -> None:
     plan = step1(lines, mac(python))
-    assert [a.version for a in plan.aliases] == expected
-    assert all(a.target_name == "tensorflow-macos" and a.name == "tensorflow" for a in plan.aliases)
+    forward = [a for a in plan.aliases if a.name == "tensorflow"]  # reverse aliases: test_any_road_core
+    assert [a.version for a in forward] == expected
+    assert all(a.target_name == "tensorflow-macos" for a in forward)
     assert all(a.version == f"{a.target_version}+tfmac.1" for a in plan.aliases)
-    assert ("alias" in kinds(plan)) is bool(expected)
+    assert ("alias" in kinds(plan)) is bool(plan.aliases)
 
 
 # -- unsupported targets -----------------------------------------------------------------------
@@ -524,7 +533,8 @@ def test_metal_elsewhere_is_an_unsupported_target(target: Target, instead: str) 
 def test_metal_with_a_marker_is_left_to_pip_elsewhere(target: Target) -> None:
     plan = step1(["tensorflow", METAL_ANYWHERE], target)
     assert plan.errors == ()
-    assert plan.requirements == ("tensorflow", METAL_ANYWHERE)
+    assert plan.requirements == ("tensorflow",)  # the marker is false on the (cross) target
+    assert [a.to for a in plan.actions if a.kind == "marker"] == ["(left out)"]
 
 
 def test_rosetta_python_refused_for_tensorflow() -> None:
@@ -848,10 +858,10 @@ def test_elsewhere_tf_requests_pass_through_unchanged(target: Target, lines: lis
 def test_tensorflow_macos_elsewhere_becomes_tensorflow(target: Target) -> None:
     plan = step1(['tensorflow-macos[foo]==2.12.0 ; python_version >= "3.9"'], target,
                  constraints=["tensorflow-macos<2.13"])
-    assert plan.requirements == ('tensorflow[foo]==2.12.0; python_version >= "3.9"',)
+    assert plan.requirements == ("tensorflow[foo]==2.12.0",)
     assert plan.constraints == ("tensorflow<2.13",)
-    assert kinds(plan) == ["rename", "rename"]
-    rename = plan.actions[0]
+    assert kinds(plan) == ["marker", "rename", "rename"]
+    rename = plan.actions[1]
     assert (rename.package, rename.to) == ("tensorflow-macos", plan.requirements[0])
     assert rename.source == "index:tensorflow-macos (file list: macosx wheels only)"
 
@@ -880,11 +890,12 @@ def test_unrelated_requests_are_not_intercepted(target: Target) -> None:
     assert plan.requirements == (
         "requests==2.32.3 --hash=sha256:" + "0" * 64,
         "-e ./local/project",
-        "numpy<2 ; python_version < '3.13'",
+        "numpy<2" if target.cross else "numpy<2 ; python_version < '3.13'",  # read for a cross target
         "https://example.invalid/pkg-1.0-py3-none-any.whl",
     )
     assert plan.constraints == ("urllib3<2",)
-    assert (plan.actions, plan.warnings, plan.errors, plan.aliases) == ((), (), (), ())
+    assert [a.kind for a in plan.actions] == (["marker"] if target.cross else [])
+    assert (plan.warnings, plan.errors, plan.aliases) == ((), (), ())
     paired = pair_with_resolution(plan, report(requests="2.32.3"), KNOWLEDGE)
     assert paired.requirements == plan.requirements and paired.constraints == plan.constraints
 
