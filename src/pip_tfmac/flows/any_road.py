@@ -18,8 +18,10 @@ from typing import Optional, Sequence
 from pip_tfmac import recipes
 from pip_tfmac.core.detect import Arrival, watched
 from pip_tfmac.core.knowledge import Knowledge
+from pip_tfmac.runners.passthrough import pip_argv as user_argv_to_pip
 from pip_tfmac.runners.passthrough import run_to_completion
-from pip_tfmac.runners.pip import HOOK_STOP_EXIT_CODE, HookResult, hooked_argv, read_hook_result, write_hook_config
+from pip_tfmac.runners.pip import (HOOK_STOP_EXIT_CODE, HookResult, hooked_user_argv, read_hook_result,
+                                   write_hook_config)
 from pip_tfmac.runners.pipargs import InstallArgs
 from pip_tfmac.runners.probe_target import probe
 
@@ -37,14 +39,17 @@ class FirstRun:
         return bool(self.arrivals)
 
 
-def first_run(command: str, rest: Sequence[str], args: InstallArgs, python: str,
-              knowledge: Knowledge) -> FirstRun:
+def first_run(user_argv: Sequence[str], args: InstallArgs, python: str, knowledge: Knowledge) -> FirstRun:
+    """`user_argv`: the user's pip command line (general options, command, arguments) without
+    pip-tfmac's own options."""
     target = probe(python, sorted(knowledge.family()))
     watch = watched(knowledge, target, recipes.names())
     with tempfile.TemporaryDirectory(prefix="pip-tfmac-hook-") as work:
         config, out = os.path.join(work, "config.json"), os.path.join(work, "result.json")
         write_hook_config(config, watch=sorted(watch), out=out, stop_on_watch=True)
-        argv = [*hooked_argv(python, args.general, config), command, *rest]
+        argv = hooked_user_argv(user_argv, config)
+        if argv is None:  # a pip too old for the hook: plain pip, as before
+            return FirstRun(run_to_completion(list(user_argv_to_pip(user_argv))))
         code = run_to_completion(argv, stdout_to_stderr=args.own.json)
         result = read_hook_result(out)
     if result is None:

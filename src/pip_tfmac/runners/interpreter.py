@@ -66,3 +66,16 @@ def same_interpreter(a: str, b: str) -> bool:
     # A venv's python is a symlink to the base interpreter, so compare the env (prefix) it
     # belongs to, not the resolved binary.
     return os.path.abspath(os.path.dirname(a)) == os.path.abspath(os.path.dirname(b))
+
+
+def target_pip_version(python: str) -> Optional[str]:
+    """The version of the pip installed in `python`'s environment (read from its dist-info, no
+    subprocess), or None when it has none."""
+    import glob
+
+    env = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    for pattern in ("lib/python*/site-packages/pip-*.dist-info", "Lib/site-packages/pip-*.dist-info",
+                    "lib64/python*/site-packages/pip-*.dist-info"):
+        for found in sorted(glob.glob(os.path.join(env, pattern))):
+            return os.path.basename(found)[len("pip-"):-len(".dist-info")]
+    return None

@@ -238,3 +238,50 @@ def read_hook_result(path: str) -> Optional[HookResult]:
                       candidate_errors=tuple((str(e.get("link", "")), str(e.get("error", "")))
                                              for e in data.get("candidate_errors", ())),
                       error=data.get("error"))
+
+
+# Runs the hook under the TARGET interpreter with the target's own pip (as `pip` there would),
+# pip_tfmac appended to sys.path so that the target's pip, not ours, is the one imported.
+_HOOK_IN_TARGET = (
+    "import runpy, sys\n"
+    "if sys.path and sys.path[0] == '':\n"
+    "    del sys.path[0]\n"
+    "sys.path.append({package_parent!r})\n"
+    "runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
+)
+
+
+# The oldest pip whose resolver internals the hook has been run against (23.2.1, the pip that
+# CPython 3.11's ensurepip bundles; the supported range 24.0-26.x is tested at both ends).
+HOOK_MIN_TARGET_PIP = "23.2"
+
+
+def hooked_user_argv(args: Sequence[str], config_path: str) -> Optional[list[str]]:
+    """The user's own pip command line (general options, command, arguments) under the hook,
+    run by the same pip the pass-through would run (passthrough.pip_argv), so that its output is
+    byte for byte that pip's: the target's own pip when it has one, else ours pointed at the
+    target with --python. None: the target's pip predates the hook (plain pass-through)."""
+    from pip_tfmac.runners.interpreter import python_option, resolve_target_python, target_pip_version
+
+    if python_option(args):
+        return [sys.executable, "-m", HOOK_MODULE, config_path, *args]
+    target = resolve_target_python(args)
+    if same_interpreter(target, sys.executable):
+        return [sys.executable, "-m", HOOK_MODULE, config_path, *args]
+    version = target_pip_version(target)
+    if version is not None and not _at_least(version, HOOK_MIN_TARGET_PIP):
+        return None
+    if version is not None:
+        parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        boot = _HOOK_IN_TARGET.format(package_parent=os.path.dirname(parent), module=HOOK_MODULE)
+        return [target, "-c", boot, config_path, *args]
+    return [sys.executable, "-m", HOOK_MODULE, config_path, "--python", target, *args]
+
+
+def _at_least(version: str, floor: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version) >= Version(floor)
+    except InvalidVersion:
+        return False
