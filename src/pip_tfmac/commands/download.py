@@ -69,7 +69,11 @@ def run(args: list[str], index: Optional[int]) -> int:
             return exec_pip([*args[: index + 1], *rest])
         # As for install: the user's own `pip download` under the resolver hook, plain pip unless
         # TensorFlow arrives by some road (then it stops before downloading any wheel).
-        first = first_run([*args[: index + 1], *rest], parsed, resolve_target_python(parsed.general), load())
+        try:
+            python = resolve_target_python(parsed.general)
+            first = first_run([*args[: index + 1], *rest], parsed, python, load())
+        except BadInputError:  # no usable target interpreter: pip's own message and exit code
+            return exec_pip([*args[: index + 1], *rest])
         if not first.needs_plan:
             return first.exit_code
         arrivals = first.arrivals
