@@ -98,9 +98,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if "--json" in args:
             import json
 
-            print(json.dumps({"version": 1, "error": exc.to_json()}, indent=2))
+            try:
+                print(json.dumps({"version": 1, "error": exc.to_json()}, indent=2))
+            except BrokenPipeError:
+                _closed_pipe()
         print(exc.render(), file=sys.stderr)
         return int(exc.exit_code)
+    except BrokenPipeError:
+        return _closed_pipe()
     except KeyboardInterrupt:
         print("pip-tfmac: interrupted; nothing further was changed.", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
@@ -113,6 +118,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             file=sys.stderr,
         )
         return int(ExitCode.INTERNAL)
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away (`pip-tfmac plan ... | head -1`): end quietly, as a
+    Unix tool killed by SIGPIPE would (exit 141), with nothing on stderr. stdout is pointed at
+    /dev/null so that the interpreter's final flush cannot raise the same error again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return int(ExitCode.CLOSED_PIPE)
 
 
 def _load(module: str) -> Callable[[list[str], Optional[int]], int]:

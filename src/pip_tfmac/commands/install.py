@@ -19,6 +19,7 @@ from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.core.detect import Arrival
 from pip_tfmac.flows.any_road import first_run
 from pip_tfmac.flows.install import install
+from pip_tfmac.flows.target import ensure_changeable
 from pip_tfmac.flows.verify import verify
 from pip_tfmac.flows.plan import changes_nothing, needs_planning, prepare, resolve
 from pip_tfmac.knowledge import load
@@ -52,6 +53,7 @@ def run_install(args: list[str], index: int) -> int:
         # comes in by some road, in which case pip stops before changing anything.
         try:
             python = resolve_target_python(parsed.general)
+            ensure_changeable(python, parsed)  # PEP 668, read-only: 74 before pip runs
             first = first_run([*args[: index + 1], *rest], parsed, python, load())
         except BadInputError:  # no usable target interpreter: pip's own message and exit code
             return exec_pip([*args[: index + 1], *rest])
@@ -66,6 +68,11 @@ def run_install(args: list[str], index: int) -> int:
         print("pip-tfmac: TensorFlow comes in through " + "; ".join(
             f"{a.name} (from {', '.join(a.parents)})" for a in arrivals) + ": planning it for this machine",
             file=sys.stderr, flush=True)
+    if not arrivals:  # (an any-road arrival was checked above)
+        try:
+            ensure_changeable(resolve_target_python(parsed.general), parsed)
+        except BadInputError:
+            pass  # no usable interpreter: prepare() says so, with its own code
     try:
         prepared = prepare(parsed, progress, arrivals)
         if changes_nothing(prepared):

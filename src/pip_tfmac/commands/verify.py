@@ -8,6 +8,7 @@ does not import or the probe crashed.
 from __future__ import annotations
 
 import argparse
+import math
 from typing import NoReturn
 
 from pip_tfmac.commands import render_verify
@@ -47,7 +48,7 @@ def parse(p: argparse.ArgumentParser, args: list[str], index: int | None) -> arg
     """Options after the command word; pip's general options before it are left to the caller."""
     rest = args[(index + 1) if index is not None else 0 :]
     ns = p.parse_args(rest)
-    if ns.timeout <= 0:
+    if not math.isfinite(ns.timeout) or ns.timeout <= 0:  # argparse's float() accepts nan, inf
         raise UsageError(f"--timeout must be positive, not {ns.timeout:g}", "for example --timeout 300")
     return ns
 

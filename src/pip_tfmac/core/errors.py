@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     INTERNAL = 75  # a bug in pip-tfmac: reported with a hint, traceback only on request
     LINK_BROKEN = 76  # check-pair: the plugin imports symbols no TensorFlow image exports
     INTERRUPTED = 130
+    CLOSED_PIPE = 141  # the reader of stdout went away (`| head -1`): quiet, as after SIGPIPE
 
 
 class TfmacError(Exception):

@@ -13,6 +13,7 @@ from typing import Any
 from pip_tfmac.knowledge import load as load_knowledge
 from pip_tfmac.errors import VerifyFailedError
 from pip_tfmac.core.verify_report import DEFAULT_TIMEOUT, MachineFacts
+from pip_tfmac.runners.interpreter import check_interpreter, last_line
 from pip_tfmac.runners.probe_tf import run_probe
 from pip_tfmac.core.doctor_model import planned_steps
 from pip_tfmac.core.doctor_model import AppliedStep, Distribution, DoctorReport, Environment, Finding
@@ -23,10 +24,12 @@ def gather(python: str, *, timeout: float = DEFAULT_TIMEOUT) -> Environment:
     run = run_probe(python, "facts", timeout=timeout)
     data = run.payload
     if data is None or not isinstance(data.get("facts"), dict) or data.get("probe_error"):
+        if not run.timed_out and data is None:
+            check_interpreter(python)  # no Python, or too old: says so in one line
         why = (
             "timed out"
             if run.timed_out
-            else (run.launch_error or (data or {}).get("probe_error") or run.stderr[-500:])
+            else (run.launch_error or (data or {}).get("probe_error") or last_line(run.stderr))
         )
         raise VerifyFailedError(
             f"could not inspect the environment of {python}: {str(why).strip()}",

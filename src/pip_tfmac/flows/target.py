@@ -9,6 +9,7 @@ from pip_tfmac.core.target import Target, cross_target
 from pip_tfmac.runners.interpreter import python_option, resolve_target_python
 from pip_tfmac.runners.pipargs import InstallArgs
 from pip_tfmac.runners.probe_target import probe
+from pip_tfmac.runners.probe_writable import probe_changeable
 
 
 def determine_target(args: InstallArgs, knowledge: Knowledge) -> tuple[Target, str]:
@@ -39,3 +40,35 @@ def determine_target(args: InstallArgs, knowledge: Knowledge) -> tuple[Target, s
         raise errors.UsageError("--macos-version only applies to --platform macos-arm64.",
                                 "add --platform macos-arm64, or drop --macos-version")
     return probe(python, sorted(knowledge.family())), python
+
+
+def ensure_changeable(python: str, args: InstallArgs) -> None:
+    """Refuse, before anything runs, an install into an environment that cannot be changed:
+    externally managed (PEP 668) or not writable. Exit 74 with the remedy (README "Exit codes").
+
+    Skipped where pip would not write into the environment's own folders (--dry-run, --target,
+    --prefix, --root, a cross target) and, for PEP 668 only, with --break-system-packages
+    (or its config/PIP_* form), which is handed to pip as the user's own decision.
+    """
+    values = args.values
+    if (args.command != "install" or args.dry_run or args.target_dir or args.cross
+            or getattr(values, "root_path", None) or getattr(values, "prefix_path", None)):
+        return
+    state = probe_changeable(python, user=bool(getattr(values, "use_user_site", False)))
+    if state is None:
+        return
+    if state.managed and not getattr(values, "override_externally_managed", False):
+        why = state.managed_why.strip().splitlines()[0] if state.managed_why.strip() else ""
+        raise errors.EnvironmentError_(
+            f"the target environment {state.prefix} is externally managed (PEP 668), "
+            "so pip-tfmac will not install into it" + (f": {why}" if why else "."),
+            "create a virtual environment (python3 -m venv .venv && . .venv/bin/activate) and "
+            "install there; or add --break-system-packages (handed to pip) if you accept the risk",
+        )
+    if state.blocked:
+        raise errors.EnvironmentError_(
+            f"the target environment {state.prefix} cannot be changed: {', '.join(state.blocked)} "
+            "is not writable (read-only file system or permissions); nothing was installed.",
+            "create a virtual environment you can write (python3 -m venv .venv) and install "
+            "there, or install with --user",
+        )

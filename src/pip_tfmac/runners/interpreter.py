@@ -12,7 +12,7 @@ import sys
 from typing import Optional, Sequence
 
 from pip_tfmac.core.argv import split_command
-from pip_tfmac.errors import BadInputError
+from pip_tfmac.errors import BadInputError, UnsupportedTargetError
 
 
 def python_option(args: Sequence[str]) -> Optional[str]:
@@ -79,3 +79,50 @@ def target_pip_version(python: str) -> Optional[str]:
         for found in sorted(glob.glob(os.path.join(env, pattern))):
             return os.path.basename(found)[len("pip-"):-len(".dist-info")]
     return None
+
+
+# The oldest target Python the probes run in (importlib.metadata, `from __future__ import
+# annotations`); the same floor as pip-tfmac's own requires-python.
+MIN_TARGET = (3, 9)
+_ASK_VERSION = "import sys; print('pip-tfmac-python %d.%d' % tuple(sys.version_info[:2]))"
+
+
+def check_interpreter(python: str) -> None:
+    """Say in one line why `python` cannot host the probes: it is no Python, or too old.
+
+    Called only after a probe failed (no cost on the normal path). Why: the probe's own failure
+    is a traceback from inside the target (an ImportError on 3.6, a JSONDecodeError for a script
+    that prints text), which must never reach the user. Returns when nothing is wrong with the
+    interpreter itself (the caller then reports the probe's failure).
+    """
+    import subprocess
+
+    try:
+        # No -I: Python 2 would reject it, and that is a Python too old, not a non-Python.
+        proc = subprocess.run([python, "-E", "-s", "-c", _ASK_VERSION], capture_output=True,
+                              text=True, errors="replace", timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BadInputError(f"cannot run the target interpreter {python}: {exc}",
+                            "check --python / $VIRTUAL_ENV points at a working Python") from None
+    words = proc.stdout.split()
+    if proc.returncode != 0 or len(words) != 2 or words[0] != "pip-tfmac-python":
+        said = (proc.stdout.strip() or proc.stderr.strip()).splitlines()
+        raise BadInputError(
+            f"{python} is not a Python interpreter"
+            + (f" (it answered {said[0][:80]!r})" if said else "") + ".",
+            f"give --python the path of a Python {MIN_TARGET[0]}.{MIN_TARGET[1]} or later executable, "
+            "or of a virtual environment",
+        )
+    major, minor = (int(p) for p in words[1].split("."))
+    if (major, minor) < MIN_TARGET:
+        raise UnsupportedTargetError(
+            f"{python} is Python {major}.{minor}; pip-tfmac needs Python "
+            f"{MIN_TARGET[0]}.{MIN_TARGET[1]} or later in the target.",
+            "create the environment with a newer Python (python3.11 -m venv .venv) and point --python at it",
+        )
+
+
+def last_line(text: str) -> str:
+    """The one line of a child's stderr worth showing: its last (the error), never a traceback."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "no output"

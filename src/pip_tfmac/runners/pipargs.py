@@ -8,13 +8,14 @@ and newest release (tox.ini).
 
 from __future__ import annotations
 
+import math
 import optparse
 import os
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
-from pip_tfmac.errors import UsageError
+from pip_tfmac.errors import CacheError, UsageError
 from pip_tfmac.core.requests import Request
-from pip_tfmac.core.target import MACOS_ARM64
+from pip_tfmac.core.target import MACOS_ARM64, parse_macos_version
 from pip_tfmac.runners.reqfile import REQUIREMENT_DESTS, check_requirement, read_requirement_file
 
 
@@ -108,11 +109,19 @@ def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
                 continue
         rest.append(token)
         i += 1
-    timeout = values.get("--verify-timeout", "300")
-    try:
-        verify_timeout = float(timeout)
-    except ValueError:
-        raise UsageError(f"--verify-timeout {timeout!r} is not a number of seconds.", "for example --verify-timeout 300") from None
+    verify_timeout = seconds("--verify-timeout", values.get("--verify-timeout", "300"))
+    if values.get("--macos-version") is not None:
+        # Checked here, before anything runs: a bad value must not wait for the plan (or be
+        # ignored by a request that never plans) while pip changes the environment.
+        parse_macos_version(values["--macos-version"])
+    cache_dir = values.get("--tfmac-cache-dir")
+    if cache_dir is not None and not cache_dir.strip():
+        raise UsageError("--tfmac-cache-dir needs a folder, not an empty value.",
+                         "for example --tfmac-cache-dir ~/tfmac-wheels, or --no-tfmac-cache")
+    if cache_dir and os.path.exists(os.path.expanduser(cache_dir)) and not os.path.isdir(os.path.expanduser(cache_dir)):
+        # Before pip runs: a request that never plans would otherwise accept the bad folder.
+        raise CacheError(f"the wheelhouse folder {cache_dir!r} cannot be used: it is a file, not a folder.",
+                         "give a folder to --tfmac-cache-dir (or use --no-tfmac-cache)")
     own = OwnOptions(
         explain=bool(values.get("--explain")),
         strict=bool(values.get("--strict")),
@@ -124,10 +133,23 @@ def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
         offline=bool(values.get("--offline")),
         no_cache=bool(values.get("--no-tfmac-cache")),
         macos_version=values.get("--macos-version"),
-        cache_dir=values.get("--tfmac-cache-dir") or os.environ.get("PIP_TFMAC_CACHE_DIR") or None,
+        cache_dir=cache_dir or os.environ.get("PIP_TFMAC_CACHE_DIR") or None,
         verify_timeout=verify_timeout,
     )
     return own, rest, shorthand
+
+def seconds(option: str, text: str) -> float:
+    """A time limit in seconds: a finite number above zero. `float()` alone accepts 'nan',
+    'inf' and negatives, which would pass here and fail only after the install changed things."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a number of seconds.", f"for example {option} 300") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{option} {text!r} is not a number of seconds above zero.",
+                         f"for example {option} 300") from None
+    return value
+
 
 def parse_install(args: Sequence[str], index: int, pip_command: str = "install") -> InstallArgs:
     """Parse `[general] COMMAND [options] [reqs]` the way pip would for `pip_command`."""

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from pip_tfmac.core.target import Target, target_from_facts
 from pip_tfmac.errors import BadInputError
+from pip_tfmac.runners.interpreter import check_interpreter, last_line
 
 # Runs inside the target interpreter, stdlib only (the target may not have packaging).
 _PROBE = r"""
@@ -70,12 +71,16 @@ def probe(python: str, family: Sequence[str] = ()) -> Target:
             f"cannot run the target interpreter {python}: {exc}",
             "check --python / $VIRTUAL_ENV points at a working Python",
         ) from None
-    if proc.returncode != 0:
+    try:
+        facts = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except ValueError:
+        facts = None
+    if not isinstance(facts, dict):
+        check_interpreter(python)  # no Python, or too old: one line that says so
         raise BadInputError(
-            f"the target interpreter {python} failed to start: {proc.stderr.strip()[-300:]}",
+            f"the target interpreter {python} failed to start: {last_line(proc.stderr)}",
             "check --python / $VIRTUAL_ENV points at a working Python 3.9 or later",
         )
-    facts = json.loads(proc.stdout)
     facts.update(injected_facts())
     return target_from_facts(facts, python)
 

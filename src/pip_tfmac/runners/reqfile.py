@@ -5,8 +5,9 @@ turned into Request values and re-emittable option lines. Uses pip's internal AP
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable
-from pip_tfmac.errors import BadInputError
+from pip_tfmac.errors import BadInputError, TfmacError
 from pip_tfmac.core.requests import Request
 
 if TYPE_CHECKING:
@@ -61,6 +62,17 @@ def read_requirement_file(path: str, *, constraint: bool, values: Any, requests:
     except OSError as exc:
         raise BadInputError(f"cannot read requirements file {path!r}: {exc.strerror or exc}.",
                             "check the path and its permissions") from None
+    except TfmacError:
+        raise
+    except Exception as exc:  # pip's network errors (no common base across pip releases)
+        if session is None:
+            raise
+        # An unreachable URL is bad input the user can fix, not a bug in pip-tfmac (75).
+        reason = getattr(exc, "message", None) or getattr(exc, "reason", None) or exc
+        reason = re.sub(r"\[/?[a-z ]*\]", "", str(reason))  # pip's rich markup: [magenta]..[/]
+        raise BadInputError(f"cannot fetch requirements file {path!r}: {type(exc).__name__}: {reason}",
+                            "check the URL and the network (pip's proxy and index settings apply), "
+                            "or download the file and give its path") from None
 
 def _line_parser(slow: Callable[[str], tuple[str, Any]]) -> Callable[[str], tuple[str, Any]]:
     """pip's line parser builds a new optparse parser for every line (~0.7 ms; 7 s for 10,000
