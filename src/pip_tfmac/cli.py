@@ -92,6 +92,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             module = REWRITTEN_COMMANDS.get(command)
         if module is None:
             return _pass_through(args)
+        _sweep_leftovers()
         run = _load(module)
         return run(args, index)
     except TfmacError as exc:
@@ -106,18 +107,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return int(exc.exit_code)
     except BrokenPipeError:
         return _closed_pipe()
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE:
+            return _internal(exc, args)
+        # A full disk is the machine's state, not a bug (75): say where, and what to free.
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"pip-tfmac: error: no space left on the device{where}; nothing was installed.\n"
+              "  hint: free some space, or point TMPDIR / --tfmac-cache-dir at a disk with room",
+              file=sys.stderr)
+        return int(ExitCode.CACHE)
     except KeyboardInterrupt:
         print("pip-tfmac: interrupted; nothing further was changed.", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:  # a bug: one clear line, the traceback only on request
-        if os.environ.get("PIP_TFMAC_TRACEBACK"):
-            raise
-        print(
-            f"pip-tfmac: internal error: {type(exc).__name__}: {exc}\n"
-            "  hint: this is a bug in pip-tfmac; rerun with PIP_TFMAC_TRACEBACK=1 and report the output",
-            file=sys.stderr,
-        )
-        return int(ExitCode.INTERNAL)
+        return _internal(exc, args)
+
+
+_NO_SPACE = (28, 122 if sys.platform.startswith("linux") else 69)  # ENOSPC, EDQUOT
+
+
+def _internal(exc: BaseException, args: list[str]) -> int:
+    if os.environ.get("PIP_TFMAC_TRACEBACK") or "--verbose" in args:
+        raise exc
+    print(
+        f"pip-tfmac: internal error: {type(exc).__name__}: {exc}\n"
+        "  hint: this is a bug in pip-tfmac; rerun with PIP_TFMAC_TRACEBACK=1 and report the output",
+        file=sys.stderr,
+    )
+    return int(ExitCode.INTERNAL)
 
 
 def _closed_pipe() -> int:
@@ -130,6 +147,13 @@ def _closed_pipe() -> int:
     except (OSError, ValueError):
         pass
     return int(ExitCode.CLOSED_PIPE)
+
+
+def _sweep_leftovers() -> None:
+    """Remove what killed runs of pip-tfmac left in the temp dir (runners/tempdirs.py)."""
+    from pip_tfmac.runners.tempdirs import sweep_stale
+
+    sweep_stale()
 
 
 def _load(module: str) -> Callable[[list[str], Optional[int]], int]:

@@ -24,6 +24,7 @@ from pip_tfmac.runners.pip import (HOOK_STOP_EXIT_CODE, HookResult, hooked_user_
                                    write_hook_config)
 from pip_tfmac.runners.pipargs import InstallArgs
 from pip_tfmac.runners.probe_target import probe
+from pip_tfmac.runners import tempdirs
 
 _TENSORFLOW_IMPORTS = ("tensorflow", "tensorflow-macos", "tensorflow-cpu", "tensorflow-intel")
 
@@ -44,7 +45,7 @@ def first_run(user_argv: Sequence[str], args: InstallArgs, python: str, knowledg
     pip-tfmac's own options."""
     target = probe(python, sorted(knowledge.family()))
     watch = watched(knowledge, target, recipes.names())
-    with tempfile.TemporaryDirectory(prefix="pip-tfmac-hook-") as work:
+    with tempfile.TemporaryDirectory(prefix=tempdirs.prefix("hook")) as work:
         config, out = os.path.join(work, "config.json"), os.path.join(work, "result.json")
         write_hook_config(config, watch=sorted(watch), out=out, stop_on_watch=True)
         argv = hooked_user_argv(user_argv, config)

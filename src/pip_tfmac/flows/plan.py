@@ -30,6 +30,7 @@ from pip_tfmac.flows.target import determine_target
 from pip_tfmac.knowledge import load
 from pip_tfmac.runners.pipargs import InstallArgs
 from pip_tfmac.wheelhouse.build import build_local_wheels
+from pip_tfmac.runners import tempdirs
 
 if TYPE_CHECKING:
     from pip_tfmac.wheelhouse.store import Wheelhouse
@@ -63,7 +64,7 @@ def prepare(args: InstallArgs, progress: Progress = quiet, arrivals: tuple[Arriv
     knowledge = load()
     progress("inspecting the target interpreter" if not args.cross else "planning for the target")
     target, python = determine_target(args, knowledge)
-    resolved = Resolved(_plan(args, target, arrivals), args, python, tempfile.mkdtemp(prefix="pip-tfmac-"),
+    resolved = Resolved(_plan(args, target, arrivals), args, python, tempfile.mkdtemp(prefix=tempdirs.prefix("plan")),
                         arrivals=arrivals)
     return resolved
 

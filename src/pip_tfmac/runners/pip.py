@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from pip_tfmac.runners.interpreter import same_interpreter
 from pip_tfmac.runners.pip_hook import STOP_EXIT_CODE as HOOK_STOP_EXIT_CODE  # noqa: F401  (re-exported)
+from pip_tfmac.runners import tempdirs
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def run(argv: Sequence[str], *, capture: bool = True, env: Optional[Mapping[str,
 
 def run_with_report(argv: Sequence[str], *, capture: bool = True) -> PipResult:
     """Run pip with `--report` into a temporary file and read it back."""
-    fd, path = tempfile.mkstemp(prefix="pip-tfmac-report-", suffix=".json")
+    fd, path = tempfile.mkstemp(prefix=tempdirs.prefix("report"), suffix=".json")
     os.close(fd)
     try:
         result = run([*argv, "--report", path], capture=capture)

@@ -22,6 +22,7 @@ from pip_tfmac.runners.pipargs import InstallArgs
 from pip_tfmac.wheelhouse.fetch import download_args
 from pip_tfmac.wheelhouse.store import Wheelhouse
 from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance, build_alias_wheel, wheel_filename
+from pip_tfmac.runners import tempdirs
 
 
 def build_local_wheels(
@@ -117,7 +118,7 @@ def _patched_filename(recipe: recipes.Recipe) -> str:
 
 
 def _fetch_original(recipe: recipes.Recipe, python: str, args: InstallArgs) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="pip-tfmac-orig-") as work:
+    with tempfile.TemporaryDirectory(prefix=tempdirs.prefix("orig")) as work:
         argv = pip_runner.base_argv(python, args.general) + [
             "download",
             "--no-deps",
@@ -163,7 +164,7 @@ def _prebuild(
             and wheelhouse.check(filename) is None
         ):
             return str(wheelhouse.path_of(filename))
-    with tempfile.TemporaryDirectory(prefix="pip-tfmac-prebuild-") as work:
+    with tempfile.TemporaryDirectory(prefix=tempdirs.prefix("prebuild")) as work:
         argv = pip_runner.base_argv(python, args.general) + [
             "wheel",
             "--no-deps",

@@ -20,6 +20,7 @@ from pip_tfmac.errors import CacheError
 from pip_tfmac.runners import pip as pip_runner
 from pip_tfmac.wheelhouse import checkup
 from pip_tfmac.wheelhouse.fsutil import describe_os_error, remove_inside
+from pip_tfmac.runners import tempdirs
 
 _SPACE_HINT = "free some space, or pass --tfmac-cache-dir DIR / --no-tfmac-cache"
 
@@ -50,7 +51,7 @@ def fetch_wheels(
     `--platform`/`--python-version` for another target, -c constraints); `general` are pip's
     general options.
     """
-    with tempfile.TemporaryDirectory(prefix="pip-tfmac-fetch-") as work:
+    with tempfile.TemporaryDirectory(prefix=tempdirs.prefix("fetch")) as work:
         argv = pip_runner.base_argv(python, general) + [
             "install",
             "--dry-run",

@@ -25,6 +25,7 @@ from pip_tfmac.wheelhouse.fsutil import (
 from pip_tfmac.wheelhouse.index import WHAT
 from pip_tfmac.wheelhouse.names import looks_like_wheel
 from pip_tfmac.wheelhouse.records import Problem
+from pip_tfmac.runners import tempdirs
 
 FOLDERS = ("wheels", "locks", "incoming", "unpacked")
 
@@ -62,7 +63,7 @@ def default_root() -> Path:
 def temporary_root() -> Path:
     """A folder for a one-run wheelhouse (--no-tfmac-cache), removed when the run ends."""
     try:
-        root = Path(tempfile.mkdtemp(prefix="pip-tfmac-wheelhouse-"))
+        root = Path(tempfile.mkdtemp(prefix=tempdirs.prefix("wheelhouse")))
     except OSError as exc:
         raise CacheError(
             f"cannot create a temporary wheelhouse: {describe_os_error(exc)}.",
