@@ -45,7 +45,9 @@ def resolve_target_python(args: Sequence[str]) -> str:
             if found:
                 return found
         elif os.path.isfile(given) and os.access(given, os.X_OK):
-            return given
+            # A relative path names a file here; run as given (no slash) it would be looked
+            # up on $PATH instead and not be found.
+            return given if os.sep in given else os.path.abspath(given)
         else:
             found_on_path = shutil.which(given)
             if found_on_path:

@@ -118,10 +118,12 @@ def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
     if cache_dir is not None and not cache_dir.strip():
         raise UsageError("--tfmac-cache-dir needs a folder, not an empty value.",
                          "for example --tfmac-cache-dir ~/tfmac-wheels, or --no-tfmac-cache")
-    if cache_dir and os.path.exists(os.path.expanduser(cache_dir)) and not os.path.isdir(os.path.expanduser(cache_dir)):
+    cache_dir = cache_dir or os.environ.get("PIP_TFMAC_CACHE_DIR") or None
+    folder = os.path.expanduser(cache_dir) if cache_dir else ""
+    if folder and not values.get("--no-tfmac-cache") and os.path.exists(folder) and not os.path.isdir(folder):
         # Before pip runs: a request that never plans would otherwise accept the bad folder.
         raise CacheError(f"the wheelhouse folder {cache_dir!r} cannot be used: it is a file, not a folder.",
-                         "give a folder to --tfmac-cache-dir (or use --no-tfmac-cache)")
+                         "give a folder to --tfmac-cache-dir or PIP_TFMAC_CACHE_DIR (or use --no-tfmac-cache)")
     own = OwnOptions(
         explain=bool(values.get("--explain")),
         strict=bool(values.get("--strict")),
@@ -133,7 +135,7 @@ def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
         offline=bool(values.get("--offline")),
         no_cache=bool(values.get("--no-tfmac-cache")),
         macos_version=values.get("--macos-version"),
-        cache_dir=cache_dir or os.environ.get("PIP_TFMAC_CACHE_DIR") or None,
+        cache_dir=cache_dir,
         verify_timeout=verify_timeout,
     )
     return own, rest, shorthand

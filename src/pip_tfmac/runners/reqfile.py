@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def read_requirement_file(path: str, *, constraint: bool, values: Any, requests: list[Request],
-                           file_options: list[str]) -> None:
+                           file_options: list[str], _network: bool = False) -> None:
     import logging
 
     from pip._internal.exceptions import InstallationError
@@ -25,13 +25,14 @@ def read_requirement_file(path: str, *, constraint: bool, values: Any, requests:
     # that stray line out of our one message.
     logging.getLogger().addHandler(logging.NullHandler())
     session = None
-    if "://" in path and not path.startswith("file:"):
+    if _network or ("://" in path and not path.startswith("file:")):
         from pip._internal.commands import create_command
 
         session = create_command("install")._build_session(values)  # type: ignore[attr-defined]
     elif not os.path.exists(path):
         raise BadInputError(f"requirements file {path!r} does not exist.",
                             "check the path given to -r/-c (it is relative to the current directory)")
+    before_requests, before_options = len(requests), len(file_options)
     try:
         parser = RequirementsFileParser(session, _line_parser(get_line_parser(None)))  # type: ignore[arg-type]
         for line in parser.parse(path, constraint):
@@ -65,6 +66,13 @@ def read_requirement_file(path: str, *, constraint: bool, values: Any, requests:
     except TfmacError:
         raise
     except Exception as exc:  # pip's network errors (no common base across pip releases)
+        if session is None and isinstance(exc, AttributeError) and not _network:
+            # A local file that includes a URL (-r https://...): pip needs a session for that
+            # one; read it again with one (a session costs time, so only when needed).
+            del requests[before_requests:], file_options[before_options:]
+            read_requirement_file(path, constraint=constraint, values=values, requests=requests,
+                                  file_options=file_options, _network=True)
+            return
         if session is None:
             raise
         # An unreachable URL is bad input the user can fix, not a bug in pip-tfmac (75).
