@@ -92,9 +92,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             module = REWRITTEN_COMMANDS.get(command)
         if module is None:
             return _pass_through(args)
+        _terminate_like_interrupt()
         _sweep_leftovers()
         run = _load(module)
-        return run(args, index)
+        code = run(args, index)
+        _ignore_late_signals()
+        return code
     except TfmacError as exc:
         if "--json" in args:
             import json
@@ -116,9 +119,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               "  hint: free some space, or point TMPDIR / --tfmac-cache-dir at a disk with room",
               file=sys.stderr)
         return int(ExitCode.CACHE)
-    except KeyboardInterrupt:
-        print("pip-tfmac: interrupted; nothing further was changed.", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, _Terminated)
+        word = "terminated" if terminated else "interrupted"
+        code = 143 if terminated else int(ExitCode.INTERRUPTED)
+        runner = sys.modules.get("pip_tfmac.runners.passthrough")
+        last = getattr(runner, "LAST_RUN", None)
+        if last:  # the install had run to its end before the signal: say what it left
+            print(f"pip-tfmac: {word} after pip finished; the environment is {last[0]}.", file=sys.stderr)
+        elif command == "install":
+            print(f"pip-tfmac: {word} before any install started; the environment was not changed.",
+                  file=sys.stderr)
+        else:
+            print(f"pip-tfmac: {word}; nothing further was changed.", file=sys.stderr)
+        return code
     except Exception as exc:  # a bug: one clear line, the traceback only on request
         return _internal(exc, args)
 
@@ -147,6 +161,29 @@ def _closed_pipe() -> int:
     except (OSError, ValueError):
         pass
     return int(ExitCode.CLOSED_PIPE)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where SIGINT would raise KeyboardInterrupt: the same clean stop (temp
+    folders removed by their `finally`, one truthful message), exit 143 instead of 130."""
+
+
+def _terminate_like_interrupt() -> None:
+    import signal
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise _Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _ignore_late_signals() -> None:
+    """The command's work is done and rendered: a signal now has nothing left to stop, and
+    dying of it during the interpreter's exit would hide the truthful exit code and message."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _sweep_leftovers() -> None:

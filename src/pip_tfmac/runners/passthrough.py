@@ -63,6 +63,11 @@ def run_pip_uninterrupted(args: Sequence[str]) -> int:
     return run_to_completion(pip_argv(args))
 
 
+# What the last interrupt-safe pip run left (None: none ran in this process). Read by the CLI
+# when an interrupt lands after that run, so that its message says truthfully what changed.
+LAST_RUN: list[str] = []
+
+
 def run_to_completion(argv: Sequence[str], *, stdout_to_stderr: bool = False) -> int:
     """Start pip (or the hooked pip) so that neither Ctrl-C nor SIGTERM can cut an install in half.
 
@@ -92,6 +97,7 @@ def run_to_completion(argv: Sequence[str], *, stdout_to_stderr: bool = False) ->
         proc = subprocess.Popen(list(argv), preexec_fn=child,  # noqa: PLW1509 (no threads here)
                                 stdout=sys.stderr.fileno() if stdout_to_stderr else None)
         code = proc.wait()
+        LAST_RUN[:] = ["complete as planned" if code == 0 else "unchanged by the failed pip run"]
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
