@@ -27,6 +27,7 @@ from test_hostile_input import (  # noqa: F401  (world: the shared module fixtur
     NI,
     OWN,
     PIP,
+    REPORT,
     Case,
     World,
     c,
@@ -38,6 +39,7 @@ from test_hostile_input import (  # noqa: F401  (world: the shared module fixtur
 
 PY36 = "/root/.pyenv/versions/3.6.15/bin/python"
 PY27 = "/root/.pyenv/versions/2.7.18/bin/python"
+PY37 = "/root/.pyenv/versions/3.7.16/bin/python"
 URL = "http://127.0.0.1:9"  # the discard port: connection refused at once
 UPGRADE = f"install {NI} tinya==2.0"  # would change the target if the option were not refused first
 NOT_PY = r"is not a Python interpreter"
@@ -139,6 +141,23 @@ CASES = [
     c("read-only-own-option", f"install --no-verify {NI} tinya==2.0", 74, "is not writable",
       setup=read_only_site_packages),
     c("read-only-dry-run", f"install --dry-run {NI} tinya==2.0", 0, "", PIP, setup=read_only_site_packages),
+    # more of the same classes
+    c("verify-timeout-option-empty", "verify --timeout=", 64, "invalid float value"),
+    c("verify-timeout-abc-plan", f"plan {MACS} tensorflow --verify-timeout=abc", 64, "not a number of seconds"),
+    c("macos-version-9-plain", f"{UPGRADE} --macos-version 9", 64, "not a macOS version"),
+    c("macos-version-blank-plain", f"{UPGRADE} '--macos-version= '", 64, "not a macOS version"),
+    c("macos-version-abc-download", "download --no-index -d dl tinya --macos-version abc", 64, "not a macOS version"),
+    c("cache-dir-empty-plan", f"plan {MACS} tensorflow --tfmac-cache-dir=", 64, "needs a folder"),
+    c("install-c-unreachable-url-own", f"install --no-verify -c {URL}/c.txt tinya", 65, "cannot fetch"),
+    c("plan-file-url-missing", f"plan {MACS} -r file:///nonexistent/reqs.txt", 65, "does not exist|cannot read"),
+    c("plan-python-3.7", f"--python {PY37} plan tensorflow-metal", 66, "is Python 3.7"),
+    # (verify's probe itself runs on 3.7: its truthful verdict, no traceback)
+    c("verify-python-3.7", f"verify --python {PY37}", 73, "TensorFlow is not installed", REPORT, remedy=r"Fix\s+\S"),
+    c("doctor-python-3.7", f"doctor --python {PY37}", 66, "is Python 3.7"),
+    c("install-python-2.7", f"--python {PY27} install --no-index tensorflow", 66, "is Python 2.7"),
+    c("install-python-exits-3", "--python exits-3 install --no-verify tensorflow", 65, NOT_PY),
+    c("managed-user", "--python {managed} install --no-verify --user " + NI + " tinya", 74, "PEP 668",
+      setup=externally_managed_python, managed=True),
     # the wheelhouse named by the environment, and by the maintenance command
     c("cache-env-is-a-file", f"{UPGRADE} --no-verify", 69, "is a file, not a folder",
       env=(("PIP_TFMAC_CACHE_DIR", "{wheels}/tinya-1.0-py3-none-any.whl"),)),
@@ -150,7 +169,7 @@ CASES = [
 @pytest.mark.parametrize("case", [pytest.param(x, id=x.id) for x in CASES])
 def test_bad_option_or_target(world: World, case: Case) -> None:
     _files(world)
-    for path in (PY36, PY27):
+    for path in (PY27, PY36, PY37):
         if path in case.argv or any(path in a for a in case.argv):
             _py(path)
     setup = case.setup

@@ -24,12 +24,12 @@ def gather(python: str, *, timeout: float = DEFAULT_TIMEOUT) -> Environment:
     run = run_probe(python, "facts", timeout=timeout)
     data = run.payload
     if data is None or not isinstance(data.get("facts"), dict) or data.get("probe_error"):
-        if not run.timed_out and data is None:
+        if not run.timed_out and not run.launch_error:
             check_interpreter(python)  # no Python, or too old: says so in one line
         why = (
             "timed out"
             if run.timed_out
-            else (run.launch_error or (data or {}).get("probe_error") or last_line(run.stderr))
+            else (run.launch_error or last_line(str((data or {}).get("probe_error") or run.stderr)))
         )
         raise VerifyFailedError(
             f"could not inspect the environment of {python}: {str(why).strip()}",

@@ -14,8 +14,8 @@ def verify(
 ) -> VerifyReport:
     """Probe `python` and turn whatever happened into a report (raises only for an interpreter that is no usable Python)."""
     run = run_probe(python, "verify", timeout=timeout)
-    if run.payload is None and not run.timed_out and run.stage is None and not run.launch_error:
-        # Died before its first stage: the interpreter itself may be unusable (no Python, too
-        # old). That is bad input (65/66), not a TensorFlow failure (73).
+    if (run.payload is None or run.payload.get("probe_error")) and not run.timed_out and not run.launch_error:
+        # No report: the interpreter itself may be unusable (no Python, too old). That is bad
+        # input (65/66), not a TensorFlow failure (73); a usable one gets the probe's verdict.
         check_interpreter(python)
     return interpret(python, run, require_gpu=require_gpu)
