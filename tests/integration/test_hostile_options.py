@@ -21,11 +21,9 @@ from pathlib import Path
 import pytest
 
 from helpers import tool_command
-from test_hostile_input import (  # noqa: F401  (world: the shared module fixture)
-    FAKE,
+from hostile_world import (  # noqa: F401  (world: the shared module fixture)
     MACS,
     NI,
-    OWN,
     PIP,
     REPORT,
     Case,
@@ -33,7 +31,7 @@ from test_hostile_input import (  # noqa: F401  (world: the shared module fixtur
     c,
     externally_managed_python,
     read_only_site_packages,
-    test_bad_input as check_case,
+    check_case,
     world,
 )
 
