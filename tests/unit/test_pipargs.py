@@ -169,3 +169,36 @@ def test_a_bad_line_stops_the_reading_there(tmp_path: Path) -> None:
     reqs.write_text("tinya=>1.0\n" + "-r missing-later.txt\n")
     with pytest.raises(BadInputError, match=r"tinya=>1\.0.*r\.txt:1"):
         parse("-r", str(reqs))
+
+
+# --- option values are checked before anything runs (issue 13) ---------------------------------
+
+import pytest as _pytest  # noqa: E402
+
+from pip_tfmac.errors import CacheError, UsageError  # noqa: E402
+from pip_tfmac.runners.pipargs import seconds, split_own  # noqa: E402
+
+
+@_pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "1e999", "0", "-5", "", "abc"])
+def test_a_time_limit_is_a_finite_number_above_zero(text: str) -> None:
+    with _pytest.raises(UsageError):
+        seconds("--verify-timeout", text)
+
+
+def test_a_good_time_limit_is_read() -> None:
+    assert seconds("--verify-timeout", "2.5") == 2.5
+
+
+@_pytest.mark.parametrize("argv", [["--macos-version", "abc"], ["--macos-version=10.15"],
+                                   ["--tfmac-cache-dir="], ["--verify-timeout", "nan"]])
+def test_split_own_refuses_bad_values(argv: list[str]) -> None:
+    with _pytest.raises(UsageError):
+        split_own(["tinya", *argv])
+
+
+def test_a_cache_dir_that_is_a_file_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    afile = tmp_path / "f"
+    afile.write_text("")
+    with _pytest.raises(CacheError):
+        split_own(["tinya", "--tfmac-cache-dir", str(afile)])
+    split_own(["tinya", "--tfmac-cache-dir", str(afile), "--no-tfmac-cache"])  # not used: fine

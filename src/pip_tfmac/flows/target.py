@@ -54,7 +54,7 @@ def ensure_changeable(python: str, args: InstallArgs) -> None:
     if (args.command != "install" or args.dry_run or args.target_dir or args.cross
             or getattr(values, "root_path", None) or getattr(values, "prefix_path", None)):
         return
-    state = probe_changeable(python, user=bool(getattr(values, "use_user_site", False)))
+    state = probe_changeable(python, user=getattr(values, "use_user_site", None))
     if state is None:
         return
     if state.managed and not getattr(values, "override_externally_managed", False):
