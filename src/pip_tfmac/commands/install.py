@@ -90,7 +90,8 @@ def run_install(args: list[str], index: int) -> int:
             print(f"Successfully installed {outcome.fast_path_count} packages from the wheelhouse (cached fast path)",
                   file=sys.stderr if as_json else sys.stdout)
         code = outcome.pip_exit_code
-        report: dict[str, Any] = {"version": 1, "plan": resolved.to_json(), "pip_exit_code": code, "verify": None}
+        report: dict[str, Any] = {"version": 1, "backend": resolved.backend_name, "plan": resolved.to_json(),
+                                  "pip_exit_code": code, "verify": None}
         if outcome.verify is not None:
             report["verify"] = outcome.verify.to_json()
             if not as_json:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from pip_tfmac.core.verify_report import VerifyReport
-from pip_tfmac.flows.resolution import Resolved
+from pip_tfmac.flows.resolution import Resolved, backend_call
 from pip_tfmac.flows.verify import verify
 from pip_tfmac.runners import pip as pip_runner
 from pip_tfmac.runners.passthrough import run_to_completion
@@ -30,9 +30,11 @@ class InstallOutcome:
 
 
 def install(resolved: Resolved, args: InstallArgs) -> InstallOutcome:
-    fast = fast_reinstall(resolved, args)
+    fast = fast_reinstall(resolved, args) if resolved.backend is None else None
     if fast is not None:
         code = 0
+    elif resolved.backend is not None:
+        code = resolved.backend.install(backend_call(resolved, stdout_to_stderr=args.own.json))
     else:
         argv = pip_runner.base_argv(resolved.python, args.general) + ["install", *resolved.pip_install_args()]
         # With --json, stdout carries exactly one JSON object: pip's own output goes to stderr.

@@ -32,6 +32,7 @@ from pip_tfmac.runners.pipargs import InstallArgs
 from pip_tfmac.wheelhouse.build import build_local_wheels
 
 if TYPE_CHECKING:
+    from pip_tfmac.runners.backend import Backend
     from pip_tfmac.wheelhouse.store import Wheelhouse
 
 Progress = Callable[[str], None]
@@ -63,9 +64,20 @@ def prepare(args: InstallArgs, progress: Progress = quiet, arrivals: tuple[Arriv
     knowledge = load()
     progress("inspecting the target interpreter" if not args.cross else "planning for the target")
     target, python = determine_target(args, knowledge)
+    backend = choose_backend(args)
     resolved = Resolved(_plan(args, target, arrivals), args, python, tempfile.mkdtemp(prefix="pip-tfmac-"),
-                        arrivals=arrivals)
+                        arrivals=arrivals, backend=backend)
     return resolved
+
+
+def choose_backend(args: InstallArgs) -> "Backend | None":
+    """--backend uv / PIP_TFMAC_BACKEND=uv: uv, found and checked before anything runs; else pip
+    (None: the pip path of runners/pip.py, unchanged)."""
+    if args.own.backend != "uv":
+        return None
+    from pip_tfmac.runners.backend import uv_backend
+
+    return uv_backend()
 
 
 def _plan(args: InstallArgs, target: Target, arrivals: tuple[Arrival, ...]) -> Plan:
@@ -98,7 +110,7 @@ def changes_nothing(prepared: Resolved) -> bool:
     return (not plan.target.cross and not plan.actions and not plan.aliases and not plan.recipes
             and not plan.constraints[len([r for r in args.requests if r.constraint]):]
             and plan.requirements == tuple(r.line() for r in args.requests if not r.constraint)
-            and not (own.json or own.explain or own.offline or own.strict))
+            and not (own.json or own.explain or own.offline or own.strict) and prepared.backend is None)
 
 
 def resolve(args: InstallArgs, *, with_wheelhouse: bool = True, progress: Progress = quiet,
@@ -130,7 +142,7 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
     knowledge = load()
     if with_wheelhouse and (plan.intercepted or args.own.offline):
         _build(resolved, progress)
-    progress("resolving the plan with pip (dry run)")
+    progress(f"resolving the plan with {resolved.backend_name} (dry run)")
     result = dry_run(resolved)
     arrivals = arrivals_of(resolved, result)
     if arrivals:
@@ -162,7 +174,7 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
     raise_problems(paired.errors)
     resolved.plan = paired
     if changes_resolution(plan, paired, versions):
-        progress("resolving the paired set with pip (second dry run)")
+        progress(f"resolving the paired set with {resolved.backend_name} (second dry run)")
         result = dry_run(resolved)
         if not result.ok:
             raise resolution_error(result, paired, offline=args.own.offline)

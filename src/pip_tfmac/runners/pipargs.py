@@ -33,7 +33,10 @@ OWN_OPTIONS = {
     "--macos-version": True,
     "--tfmac-cache-dir": True,
     "--verify-timeout": True,
+    "--backend": True,
 }
+
+BACKENDS = ("pip", "uv")  # --backend / PIP_TFMAC_BACKEND
 
 
 
@@ -51,6 +54,7 @@ class OwnOptions:
     macos_version: Optional[str] = None
     cache_dir: Optional[str] = None
     verify_timeout: float = 300.0
+    backend: str = "pip"  # who resolves and installs the plan: pip or uv
 
 @dataclass(frozen=True)
 class InstallArgs:
@@ -113,6 +117,10 @@ def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
         verify_timeout = float(timeout)
     except ValueError:
         raise UsageError(f"--verify-timeout {timeout!r} is not a number of seconds.", "for example --verify-timeout 300") from None
+    backend = values.get("--backend") or os.environ.get("PIP_TFMAC_BACKEND") or "pip"
+    if backend not in BACKENDS:
+        where = "--backend" if "--backend" in values else "PIP_TFMAC_BACKEND"
+        raise UsageError(f"{where} {backend!r} is not a backend pip-tfmac knows.", "use pip (the default) or uv")
     own = OwnOptions(
         explain=bool(values.get("--explain")),
         strict=bool(values.get("--strict")),
@@ -126,6 +134,7 @@ def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
         macos_version=values.get("--macos-version"),
         cache_dir=values.get("--tfmac-cache-dir") or os.environ.get("PIP_TFMAC_CACHE_DIR") or None,
         verify_timeout=verify_timeout,
+        backend=backend,
     )
     return own, rest, shorthand
 
