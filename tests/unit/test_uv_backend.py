@@ -166,3 +166,50 @@ def test_too_old_or_missing_uv_is_a_usage_error(tmp_path: Path, monkeypatch: pyt
     new = fake_uv(tmp_path / "..", "0.13.9")
     monkeypatch.setattr(uv, "candidates", lambda: [old, new])
     assert uv.find_uv() == new
+
+
+FAKE_UV = """#!/bin/sh
+if [ "$1" = "--version" ]; then echo 'uv 0.13.9 (fake)'; exit 0; fi
+echo "$@" >> {log}
+echo "MACOSX_DEPLOYMENT_TARGET=$MACOSX_DEPLOYMENT_TARGET" >> {log}
+cat <<'OUT'
+numpy==1.26.4             # via tensorflow
+tensorflow==2.15.1        # via -r requirements.txt
+tensorflow-metal==1.1.0   # via -r requirements.txt
+OUT
+"""
+
+
+def test_a_plan_resolved_by_uv_is_paired_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pip_tfmac.flows.plan import resolve
+
+    log = tmp_path / "uv.log"
+    script = tmp_path / "uv"
+    script.write_text(FAKE_UV.format(log=log))
+    script.chmod(0o755)
+    monkeypatch.setattr(uv, "candidates", lambda: [str(script)])
+    monkeypatch.setenv("PIP_TFMAC_CACHE_DIR", str(tmp_path / "wheelhouse"))
+    args = parse_install(["install", "--backend", "uv", "--platform", "macos-arm64", "--macos-version", "13",
+                          "--python-version", "3.11", "tensorflow==2.15.1"], 0)
+    resolved = resolve(args)
+    try:
+        data = resolved.to_json()
+        assert data["backend"] == "uv"
+        versions = {i["name"]: i["version"] for i in data["resolved"]}
+        assert versions["tensorflow"] == "2.15.1" and versions["tensorflow-metal"] == "1.1.0"
+        assert any(line.startswith("tensorflow-metal") for line in data["requirements"])
+        calls = log.read_text()
+        assert "pip compile" in calls and "--python-platform aarch64-apple-darwin" in calls
+        assert "MACOSX_DEPLOYMENT_TARGET=13.0" in calls
+    finally:
+        resolved.cleanup()
+
+
+def test_backend_uv_without_uv_fails_before_anything_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pip_tfmac.flows.plan import prepare
+
+    monkeypatch.setattr(uv, "candidates", lambda: [])
+    args = parse_install(["install", "--backend", "uv", "--platform", "macos-arm64", "--python-version", "3.11",
+                          "tensorflow"], 0)
+    with pytest.raises(UsageError, match="--backend uv needs uv"):
+        prepare(args)
