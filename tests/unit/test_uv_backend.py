@@ -58,7 +58,8 @@ def test_pip_options_in_uv_spelling() -> None:
         "--no-binary", "foo", "-q", "-q", "--no-cache", "--compile-bytecode", "--require-hashes",
         "--allow-insecure-host", "h", "--target", "/t", "--prefix", "/p"]
     # where to install is not part of a resolve
-    assert uv.translate(["--target", "/t", "-U"], install=False) == ["--upgrade"]
+    assert uv.translate(["--target", "/t", "-U", "--dry-run", "--force-reinstall", "--compile"],
+                        install=False) == ["--upgrade"]
 
 
 @pytest.mark.parametrize("tokens,named", [

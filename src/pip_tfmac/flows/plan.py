@@ -156,7 +156,7 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
         result = dry_run(resolved)
     if not plan.intercepted:
         if not result.ok:
-            raise resolution_error(result, plan, offline=args.own.offline)
+            raise resolution_error(result, plan, offline=args.own.offline, tool=resolved.backend_name)
         resolved.result = result
         return resolved
     if not result.ok and plan.preference is not None:
@@ -168,7 +168,7 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
         progress("resolving again without the tensorflow-metal preference")
         result = dry_run(resolved)
     if not result.ok:
-        raise resolution_error(result, plan, offline=args.own.offline)
+        raise resolution_error(result, plan, offline=args.own.offline, tool=resolved.backend_name)
     versions: dict[str, str] = {canonicalize_name(i.name): i.version for i in result.resolved()}
     paired = pair_with_resolution(plan, versions, knowledge, plan_options(args))
     raise_problems(paired.errors)
@@ -177,11 +177,11 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
         progress(f"resolving the paired set with {resolved.backend_name} (second dry run)")
         result = dry_run(resolved)
         if not result.ok:
-            raise resolution_error(result, paired, offline=args.own.offline)
+            raise resolution_error(result, paired, offline=args.own.offline, tool=resolved.backend_name)
     if recheck_used_wheels(resolved, result):
         progress("a damaged wheelhouse wheel was removed: resolving again")
         result = dry_run(resolved)
         if not result.ok:
-            raise resolution_error(result, resolved.plan, offline=args.own.offline)
+            raise resolution_error(result, resolved.plan, offline=args.own.offline, tool=resolved.backend_name)
     resolved.result = result
     return resolved

@@ -178,7 +178,7 @@ def dry_run(resolved: Resolved) -> PipResult:
     return run_with_report(argv)
 
 
-def resolution_error(result: PipResult, plan: Plan, *, offline: bool = False) -> errors.TfmacError:
+def resolution_error(result: PipResult, plan: Plan, *, offline: bool = False, tool: str = "pip") -> errors.TfmacError:
     if "externally-managed-environment" in result.stderr:
         return errors.EnvironmentError_(
             f"the target Python ({plan.target.interpreter}) is externally managed (PEP 668): "
@@ -198,7 +198,7 @@ def resolution_error(result: PipResult, plan: Plan, *, offline: bool = False) ->
         return errors.NoConsistentSetError(explained.message + " Nothing was installed.", explained.remedy,
                                            details=result.summary())
     return errors.ResolutionError(
-        f"pip cannot resolve the planned set for {plan.target.describe}; nothing was installed.",
-        "read pip's message above; `pip-tfmac plan --json` shows what was asked of pip",
+        f"{tool} cannot resolve the planned set for {plan.target.describe}; nothing was installed.",
+        f"read {tool}'s message above; `pip-tfmac plan --json` shows what was asked of pip",
         details=result.summary(),
     )

@@ -33,6 +33,8 @@ _FLAGS = {"-U": "--upgrade", "--upgrade": "--upgrade", "--force-reinstall": "--r
           "--no-build-isolation": "--no-build-isolation", "--compile": "--compile-bytecode",
           "--break-system-packages": "--break-system-packages", "--no-cache-dir": "--no-cache",
           "-q": "-q", "--quiet": "-q", "-v": "-v", "--verbose": "-v", "--dry-run": "--dry-run"}
+# flags uv's install has and its compile lacks (they change how, not what, is installed)
+_INSTALL_ONLY_FLAGS = {"--force-reinstall", "--compile", "--break-system-packages", "--require-hashes", "--dry-run"}
 # install-only options that uv spells the same (ignored by the resolve: they change where, not what)
 _INSTALL_ONLY = {"-t": "--target", "--target": "--target", "--prefix": "--prefix"}
 # pip options that change nothing uv does (output, pip's own checks): dropped
@@ -66,7 +68,8 @@ def translate(tokens: Sequence[str], *, install: bool) -> list[str]:
         value = inline if eq else (tokens[i + 1] if takes and i + 1 < len(tokens) else None)
         i += 1 if (eq or not takes) else 2
         if name in _FLAGS:
-            out.append(_FLAGS[name])
+            if install or name not in _INSTALL_ONLY_FLAGS:
+                out.append(_FLAGS[name])
         elif name in _SAME_VALUE and value is not None:
             out += [_SAME_VALUE[name], value]
         elif name in _INSTALL_ONLY and value is not None:
