@@ -214,3 +214,26 @@ def test_backend_uv_without_uv_fails_before_anything_runs(tmp_path: Path, monkey
                           "tensorflow"], 0)
     with pytest.raises(UsageError, match="--backend uv needs uv"):
         prepare(args)
+
+
+def test_later_resolves_try_uvs_cache_first_and_fall_back_online(tmp_path: Path) -> None:
+    from pip_tfmac.core.target import Target
+
+    log = tmp_path / "uv.log"
+    script = tmp_path / "uv"
+    script.write_text(f"""#!/bin/sh
+echo "$@" >> {log}
+case "$*" in *--offline*) [ -f {tmp_path}/cached ] || exit 2;; esac
+echo 'tensorflow-cpu==2.15.1    # via -r requirements.txt'
+""")
+    script.chmod(0o755)
+    backend = uv.UvBackend(str(script))
+    here = Target("linux", "x86_64", "3.11", "/env/bin/python")
+    first = backend.dry_run(call(tmp_path, here))
+    assert first.ok and "--offline" not in log.read_text()
+    second = backend.dry_run(call(tmp_path, here))  # not cached: offline fails, online answers
+    assert second.ok and [ln.endswith("--offline") for ln in log.read_text().splitlines()] == [False, True, False]
+    (tmp_path / "cached").write_text("")
+    third = backend.dry_run(call(tmp_path, here))
+    assert third.ok and log.read_text().splitlines()[-1].endswith("--offline")
+    assert [i.name for i in third.resolved()] == ["tensorflow-cpu"]
