@@ -70,6 +70,7 @@ def test_pip_options_in_uv_spelling() -> None:
     (["--upgrade-strategy", "eager"], "--upgrade-strategy"),
     (["--prefer-binary", "--user"], "--prefer-binary, --user"),
     (["--report", "r.json"], "--report"),
+    (["--cert", "c.pem"], "--cert"),
 ])
 def test_options_uv_lacks_are_refused_by_name(tokens: list[str], named: str) -> None:
     with pytest.raises(UsageError, match="uv has no equivalent of pip's " + named):

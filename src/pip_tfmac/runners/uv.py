@@ -43,9 +43,9 @@ _DROP_FLAGS = {"--no-compile", "--no-warn-script-location", "--no-warn-conflicts
                "--require-virtualenv", "--no-index"}
 _DROP_VALUE = {"--progress-bar", "--root-user-action", "--python-version", "--platform",
                "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--python", "--timeout",
-               "--retries", "--cert", "--exists-action"}
+               "--retries", "--exists-action"}
 _VALUE_OPTIONS = {*_SAME_VALUE, *_INSTALL_ONLY, *_DROP_VALUE, "--user", "--root", "--src", "--upgrade-strategy",
-                  "--implementation", "--abi", "--report", "--proxy", "--client-cert", "--log",
+                  "--implementation", "--abi", "--report", "--proxy", "--cert", "--client-cert", "--log",
                   "--global-option", "--use-feature", "--use-deprecated", "--resume-retries"}
 _SHORT_FLAGS = {"q": "-q", "v": "-v", "U": "--upgrade"}
 
