@@ -57,7 +57,8 @@ def check_pair(data: dict[str, Any], python: str) -> tuple[str, str]:
     return real[0][1], got["tensorflow-metal"]
 
 
-def recheck(data: dict[str, Any], python: str, env: dict[str, str], tmp_path: Path, cwd: Path | None = None) -> None:
+def recheck(data: dict[str, Any], python: str, env: dict[str, str], tmp_path: Path, cwd: Path | None = None,
+            names: tuple[str, ...] = ("tensorflow", "tensorflow-macos", "tensorflow-metal")) -> None:
     reqs = tmp_path / "recheck-requirements.txt"
     reqs.write_text("\n".join(data["requirements"]) + "\n")
     cons = tmp_path / "recheck-constraints.txt"
@@ -72,7 +73,7 @@ def recheck(data: dict[str, Any], python: str, env: dict[str, str], tmp_path: Pa
     assert result.returncode == 0, result.describe()
     report = json.loads((tmp_path / "r.json").read_text())
     again = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in report["install"]}
-    for name in ("tensorflow", "tensorflow-macos", "tensorflow-metal"):
+    for name in names:
         assert again.get(name) == resolved(data).get(name), (name, again.get(name))
 
 
@@ -146,7 +147,10 @@ def test_an_extra_brings_tensorflow_macos_under_a_darwin_marker(env: dict[str, s
     assert "basic-pitch" in got
     tf, metal = check_pair(data, "3.11")
     assert Version(tf) < Version("2.15.1"), got
-    recheck(data, "3.11", env, tmp_path)
+    assert "coremltools" in got  # basic-pitch's other Darwin-only dependency: markers read for the Mac
+    # Plain pip on Linux reads the tensorflow 2.15.0 shim's `tensorflow-macos; platform_system ==
+    # "Darwin"` for Linux and leaves it out: its re-check can confirm the pair, not the shim's target.
+    recheck(data, "3.11", env, tmp_path, names=("tensorflow", "tensorflow-metal"))
 
 
 def test_a_marker_branched_requirements_file(env: dict[str, str], tmp_path: Path) -> None:
