@@ -12,6 +12,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from pip_tfmac.core import knowledge as kn
+from pip_tfmac.core.doctor_link import link_finding
 from pip_tfmac.core.doctor_model import Distribution, ERROR, Environment, Finding, FixAction, INFO, KERAS, SEVERITY_ORDER, TF_KERAS, TF_PACKAGE, WARNING
 from pip_tfmac.core.wheel_tags import foreign_wheels
 
@@ -169,6 +170,9 @@ def _metal(env: Environment, k: kn.Knowledge, tf: Version | None) -> list[Findin
         return out
     if metal_version is None:
         return out
+    linked = link_finding(env, tf, metal, choice)  # the installed files' own verdict first
+    if linked is not None:
+        return out + [linked]
     state = pair.state if pair else None
     if state == kn.VERIFIED:
         return out
