@@ -99,6 +99,16 @@ def test_link_checked_used_when_the_request_rules_out_every_verified_pair() -> N
     assert "not run on a Mac" in warning
 
 
+def test_preference_falls_to_link_checked_when_the_request_starts_after_verified() -> None:
+    """`tensorflow>=2.19`: 2.20/2.21 are link-broken, 2.19 link-checked: cap at 2.19, say why."""
+    p = plan(["tensorflow>=2.19"], "3.11", "2.19.1")
+    assert p.constraints[0] == "tensorflow<2.20"
+    assert p.requirements == ("tensorflow>=2.19", "tensorflow-metal==1.2.0")
+    prefer = next(a for a in p.actions if a.kind == "prefer")
+    assert "(tensorflow-metal 1.2.0, link-checked)" in prefer.reason
+    assert "evidence: link-checked from the wheels, not run on a Mac" in prefer.reason
+
+
 def test_link_checked_pin_kept_when_no_verified_pair_exists() -> None:
     p = plan(["tensorflow==2.19.1", "tensorflow-metal==1.2.0"], "3.11", "2.19.1")
     assert p.errors == ()

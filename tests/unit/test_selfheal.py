@@ -134,3 +134,34 @@ def test_an_import_that_works_needs_no_heal(tmp_path: Path, mac_facts: None) -> 
     py = make_env(tmp_path, {"gpus": 0}, metal="1.1.0")
     first = verify.verify(str(py), timeout=60)
     assert heal_after_install(str(py), [], first, {}, timeout=60) is None
+
+
+def test_install_flow_heals_after_verify_with_what_was_installed_before(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """flows/install.install wires verify -> self-heal, handing over the target's `installed`
+    from before the install (the plan's target probe). The install itself and the two probes
+    are doubles here; the heal's own processes are tested for real above."""
+    from types import SimpleNamespace
+
+    from pip_tfmac.flows import install as install_flow
+
+    broken = report()
+    seen: dict[str, object] = {}
+
+    def fake_heal(python, general, rep, before, *, timeout, stdout_to_stderr):
+        seen.update(python=python, general=general, report=rep, before=before, json=stdout_to_stderr)
+        return selfheal.HealOutcome(selfheal.HealPlan(True, "1.1.0", None), 0,
+                                    report(status=NO_GPU, tf="2.18.1"))
+
+    monkeypatch.setattr(install_flow, "fast_reinstall", lambda resolved, args: 3)
+    monkeypatch.setattr(install_flow, "should_verify", lambda resolved, args: True)
+    monkeypatch.setattr(install_flow, "verify", lambda python, require_gpu, timeout: broken)
+    monkeypatch.setattr(install_flow, "heal_after_install", fake_heal)
+    target = SimpleNamespace(installed={"tensorflow": "2.17.1"})
+    resolved = SimpleNamespace(python="/env/bin/python", plan=SimpleNamespace(target=target))
+    args = SimpleNamespace(dry_run=False, general=["-q"],
+                           own=SimpleNamespace(require_gpu=False, verify_timeout=5.0, json=True))
+    outcome = install_flow.install(resolved, args)  # type: ignore[arg-type]
+    assert seen == {"python": "/env/bin/python", "general": ["-q"], "report": broken,
+                    "before": {"tensorflow": "2.17.1"}, "json": True}
+    assert outcome.heal is not None and exit_code(outcome) == 77
