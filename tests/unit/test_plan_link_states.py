@@ -58,6 +58,13 @@ def with_links(*records: dict[str, Any]) -> Knowledge:
 
 # -- the states, from the real knowledge ---------------------------------------------------------
 
+def test_load_attaches_the_link_table_and_stays_cached() -> None:
+    from pip_tfmac.knowledge import load_links
+
+    assert load() is KNOWLEDGE
+    assert KNOWLEDGE.links is load_links() and len(KNOWLEDGE.links.records) == 85
+
+
 def test_knowledge_combines_the_curated_state_with_the_link_verdict() -> None:
     state = lambda tf, m: KNOWLEDGE.pair_state(Version(tf), Version(m)).state  # noqa: E731
     assert state("2.18.1", "1.2.0") == "verified"  # curated verified, and it links

@@ -4,7 +4,9 @@ Everything the planner decides comes from here: which distribution provides Tens
 macOS arm64, which tensorflow-metal goes with which TF minor (and how sure we are), which
 companions are coupled to the TF minor, and which releases have arm64 wheels per Python.
 The files are package data, read by pip_tfmac.knowledge.load(); this module only parses
-their content (no I/O).
+their content (no I/O). load() also attaches the link verdicts (links.toml, core/links.py), and
+Knowledge.pair_state() combines them with the curated pairing: the state the planner, doctor and
+the messages use (verified, link-checked, unverified, link-broken, broken).
 """
 
 from __future__ import annotations
