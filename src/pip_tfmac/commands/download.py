@@ -8,6 +8,9 @@ TensorFlow family are plain `pip download`.
 
 from __future__ import annotations
 
+import os
+import sys
+
 from typing import Optional
 
 from pip_tfmac.commands._common import asks_for_help
@@ -18,7 +21,10 @@ from pip_tfmac.runners.pipargs import parse_install, split_own
 from pip_tfmac.commands.render_plan import print_plan, warnings_to_stderr
 from pip_tfmac.flows.download import download
 from pip_tfmac.commands.progress import StepProgress, quiet_level
-from pip_tfmac.flows.plan import needs_planning, resolve
+from pip_tfmac.core.detect import Arrival
+from pip_tfmac.flows.any_road import first_run
+from pip_tfmac.flows.plan import needs_planning, prepare, resolve
+from pip_tfmac.runners.interpreter import resolve_target_python
 
 _DEST = ("-d", "--dest", "--destination-dir", "--destination-directory")
 
@@ -57,11 +63,26 @@ def run(args: list[str], index: Optional[int]) -> int:
         if rest != list(args[index + 1 :]):
             raise
         return exec_pip(args)
+    arrivals: tuple[Arrival, ...] = ()
     if not needs_planning(parsed, load()):
-        return exec_pip([*args[: index + 1], *rest])
+        if parsed.cross or os.environ.get("PIP_TFMAC_ANY_ROAD") == "0":
+            return exec_pip([*args[: index + 1], *rest])
+        # As for install: the user's own `pip download` under the resolver hook, plain pip unless
+        # TensorFlow arrives by some road (then it stops before downloading any wheel).
+        try:
+            python = resolve_target_python(parsed.general)
+            first = first_run([*args[: index + 1], *rest], parsed, python, load())
+        except BadInputError:  # no usable target interpreter: pip's own message and exit code
+            return exec_pip([*args[: index + 1], *rest])
+        if not first.needs_plan:
+            return first.exit_code
+        arrivals = first.arrivals
+        print("pip-tfmac: TensorFlow comes in through " + "; ".join(
+            f"{a.name} (from {', '.join(a.parents)})" for a in arrivals) + ": planning it",
+            file=sys.stderr, flush=True)
     progress = StepProgress(enabled=quiet_level(parsed.values) == 0)
     try:
-        resolved = resolve(parsed, progress=progress)
+        resolved = resolve(parsed, progress=progress, prepared=prepare(parsed, progress, arrivals))
     finally:
         progress.clear()
     try:

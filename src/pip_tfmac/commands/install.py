@@ -51,10 +51,14 @@ def run_install(args: list[str], index: int) -> int:
             return exec_pip(user) if parsed.dry_run else run_pip_uninterrupted(user)
         # The user's own command, once, under the resolver hook: plain pip unless TensorFlow
         # comes in by some road, in which case pip stops before changing anything.
-        first = first_run([*args[: index + 1], *rest], parsed, resolve_target_python(parsed.general), load())
+        try:
+            python = resolve_target_python(parsed.general)
+            first = first_run([*args[: index + 1], *rest], parsed, python, load())
+        except BadInputError:  # no usable target interpreter: pip's own message and exit code
+            return exec_pip([*args[: index + 1], *rest])
         if not first.needs_plan:
             if first.installed_tensorflow and not parsed.own.no_verify and not parsed.target_dir:
-                report = verify(resolve_target_python(parsed.general), require_gpu=parsed.own.require_gpu,
+                report = verify(python, require_gpu=parsed.own.require_gpu,
                                 timeout=parsed.own.verify_timeout)
                 print(render_verify(report))
                 return int(report.exit_code)

@@ -28,11 +28,7 @@ def render_plan(findings: Sequence[Finding]) -> str:
 
 def render(report: DoctorReport) -> str:
     f = report.facts
-    where = f"{f.sys_platform} {f.machine}, Python {f.python_version}"
-    if f.macos_version:
-        where += f", macOS {f.macos_version}"
-    if f.rosetta:
-        where += " (Rosetta)"
+    where = f.machine_line
     if f.injected:
         where += f" [injected: {', '.join(f.injected)}]"
     lines = [f"pip-tfmac doctor: {report.python} ({where})"]

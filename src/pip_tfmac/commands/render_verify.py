@@ -16,11 +16,7 @@ def render(report: VerifyReport) -> str:
     rows: list[tuple[str, str]] = [("Python", report.python)]
     facts = report.facts
     if facts is not None:
-        where = f"{facts.sys_platform} {facts.machine}, Python {facts.python_version}"
-        if facts.macos_version:
-            where += f", macOS {facts.macos_version}"
-        if facts.rosetta:
-            where += " (Rosetta)"
+        where = facts.machine_line
         if facts.injected:
             where += f"  [injected: {', '.join(facts.injected)}]"
         rows.append(("Platform", where))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional, Sequence
 
-from packaging.markers import InvalidMarker, UndefinedEnvironmentName
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -155,7 +155,7 @@ def applies(req: Requirement, target: Target) -> bool:
         return True
     try:
         return bool(req.marker.evaluate({**env, "extra": ""}))
-    except (UndefinedEnvironmentName, InvalidMarker):
+    except (UndefinedEnvironmentName, UndefinedComparison, InvalidMarker):
         return True
 
 def format_requirement(req: Requirement, *, name: Optional[str] = None, extras: Optional[set[str]] = None,

@@ -86,6 +86,16 @@ class MachineFacts:
         )
 
     @property
+    def machine_line(self) -> str:
+        """`linux x86_64, Python 3.11` (+ macOS version, Rosetta): how reports name the machine."""
+        where = f"{self.sys_platform} {self.machine}, Python {self.python_version}"
+        if self.macos_version:
+            where += f", macOS {self.macos_version}"
+        if self.rosetta:
+            where += " (Rosetta)"
+        return where
+
+    @property
     def python_minor(self) -> str:
         return ".".join(self.python_version.split(".")[:2])
 

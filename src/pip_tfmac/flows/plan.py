@@ -19,6 +19,7 @@ from pip_tfmac.core.detect import Arrival, arrivals_in_failure, arrivals_in_reso
 from pip_tfmac.core.detect import Resolved as Dist
 from pip_tfmac.core.explain import asks_from_pip_text
 from pip_tfmac.core.plan import Plan, PlanOptions
+from pip_tfmac.core.requests import Request
 from pip_tfmac.core.target import Target
 from pip_tfmac.runners.pip import PipResult
 from pip_tfmac.core.step1 import hash_pinned_changes, plan_request, touches_family
@@ -79,7 +80,10 @@ def _plan(args: InstallArgs, target: Target, arrivals: tuple[Arrival, ...]) -> P
 def arrivals_of(resolved: Resolved, result: PipResult) -> tuple[Arrival, ...]:
     """Family packages this resolution (or its failure) brings in that the plan did not name."""
     watch = watched(load(), resolved.plan.target, recipes.names())
-    named = named_in(resolved.args.requests) | {a.name for a in resolved.arrivals}
+    # What the request names, what came in before, and what the plan itself added (the plugin
+    # it predicted, an alias): none of those is news.
+    planned = [Request(line.split(" --")[0]) for line in (*resolved.plan.requirements, *resolved.plan.constraints)]
+    named = named_in([*resolved.args.requests, *planned]) | {a.name for a in resolved.arrivals}
     if result.ok:
         items = [Dist(i.name, i.version, i.requires) for i in result.resolved()]
         return arrivals_in_resolution(items, watch, named)

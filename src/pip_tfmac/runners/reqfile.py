@@ -5,9 +5,12 @@ turned into Request values and re-emittable option lines. Uses pip's internal AP
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from pip_tfmac.errors import BadInputError
 from pip_tfmac.core.requests import Request
+
+if TYPE_CHECKING:
+    from packaging.markers import Marker
 
 
 def read_requirement_file(path: str, *, constraint: bool, values: Any, requests: list[Request],
@@ -144,8 +147,15 @@ class PipCrashingInput(BadInputError):
     that is not UTF-8, an invalid marker): pip-tfmac reports it itself instead of handing it on."""
 
 def check_requirement(request: Request) -> None:
-    """A string that is neither a PEP 508 requirement nor a path/URL is bad input, said before pip runs."""
-    if request.editable or request.requirement is not None:
+    """A string that is neither a PEP 508 requirement nor a path/URL is bad input, said before pip
+    runs; so is a marker that parses but cannot be evaluated (`os_name === "posix"`: pip crashes
+    on it with a traceback)."""
+    if request.editable:
+        return
+    parsed = request.requirement
+    if parsed is not None:
+        if parsed.marker is not None:
+            check_marker(parsed.marker, request)
         return
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -161,3 +171,15 @@ def check_requirement(request: Request) -> None:
     if semicolon:
         raise PipCrashingInput(f"invalid environment marker in {request.text!r} ({request.origin}).",
                                "write the marker as in PEP 508, e.g. NAME; python_version >= '3.10'")
+
+
+def check_marker(marker: "Marker", request: Request) -> None:
+    """Evaluate the marker once (for this machine, any extra): one that raises is bad input."""
+    from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+
+    try:
+        marker.evaluate({"extra": ""})
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise PipCrashingInput(f"invalid environment marker in {request.text!r} ({request.origin}): {exc}",
+                               "write the marker as in PEP 508, e.g. NAME; os_name == 'posix' "
+                               "or NAME; python_version >= '3.10'") from None
