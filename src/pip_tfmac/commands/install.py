@@ -15,10 +15,11 @@ from pip_tfmac.commands._common import asks_for_help
 from pip_tfmac.commands.progress import StepProgress, quiet_level
 from pip_tfmac.commands.render_plan import plan_block, print_plan, warnings_to_stderr
 from pip_tfmac.commands.render_verify import render as render_verify
+from pip_tfmac.commands.render_verify import render_heal
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.core.detect import Arrival
 from pip_tfmac.flows.any_road import first_run
-from pip_tfmac.flows.install import install
+from pip_tfmac.flows.install import exit_code, install
 from pip_tfmac.flows.verify import verify
 from pip_tfmac.flows.plan import changes_nothing, needs_planning, prepare, resolve
 from pip_tfmac.knowledge import load
@@ -95,7 +96,11 @@ def run_install(args: list[str], index: int) -> int:
             report["verify"] = outcome.verify.to_json()
             if not as_json:
                 print(render_verify(outcome.verify))
-            code = int(outcome.verify.exit_code)
+            code = exit_code(outcome)
+        if outcome.heal is not None:
+            report["heal"] = outcome.heal.to_json()
+            if not as_json:
+                print(render_heal(outcome.heal))
         if as_json:
             print(json.dumps(report, indent=2))
         return code

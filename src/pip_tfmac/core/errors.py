@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     ENVIRONMENT = 74  # target environment cannot be changed (PEP 668, read-only, missing)
     INTERNAL = 75  # a bug in pip-tfmac: reported with a hint, traceback only on request
     LINK_BROKEN = 76  # check-pair: the plugin imports symbols no TensorFlow image exports
+    HEALED = 77  # install: the GPU plugin it added broke `import tensorflow` and was removed
     INTERRUPTED = 130
 
 
