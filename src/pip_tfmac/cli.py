@@ -45,6 +45,7 @@ OWN_COMMANDS = {
     "doctor": "pip_tfmac.commands.doctor",
     "repair": "pip_tfmac.commands.doctor",
     "wheelhouse": "pip_tfmac.commands.wheelhouse",
+    "shim": "pip_tfmac.commands.shim",
 }
 # pip commands that pip-tfmac may rewrite; they fall back to pip when nothing needs rewriting.
 REWRITTEN_COMMANDS = {
@@ -68,6 +69,10 @@ Usage:
                                           (`repair` = doctor --fix)
   pip-tfmac wheelhouse dir|list|info|verify|remove|purge
                                           the wheels pip-tfmac built or fetched
+  pip-tfmac shim enable|disable|status [--python PATH] [--json]
+                                          route bin/pip, python -m pip and %pip of one
+                                          environment through pip-tfmac (PIP_TFMAC_SHIM=0:
+                                          plain pip for one command)
 
 Options added to install/download/plan:
   --platform macos-arm64                  plan for Apple Silicon from any OS (with
@@ -115,6 +120,9 @@ def _takes_value(option: str) -> bool:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # Every pip that pip-tfmac starts is plain pip, also in an environment with the shim on
+    # (commands/shim.py): the shim hands pip's install to us, never the other way round.
+    os.environ["PIP_TFMAC_SHIM"] = "0"
     index, command = split_command(args)
     try:
         if command is None:
