@@ -14,7 +14,6 @@ from typing import NoReturn
 
 from pip_tfmac.errors import ExitCode, UsageError
 from pip_tfmac.flows import shim
-from pip_tfmac.runners.interpreter import resolve_target_python
 
 ACTIONS = ("enable", "disable", "status")
 
@@ -78,7 +77,7 @@ def run(args: list[str], index: int | None) -> int:
         ns = build_parser().parse_args(rest)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    python = resolve_target_python(["--python", ns.python] if ns.python else args)
+    python = shim.target_python(ns.python, args)
     action = {"enable": shim.enable, "disable": shim.disable, "status": shim.status}[ns.action]
     result = action(python)
     if ns.json:

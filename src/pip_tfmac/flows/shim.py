@@ -35,6 +35,7 @@ from typing import Any, Optional, Sequence
 
 from pip_tfmac.errors import EnvironmentError_
 from pip_tfmac.runners import shim_env, shim_hook
+from pip_tfmac.runners.interpreter import resolve_target_python
 
 PTH_NAME = "pip_tfmac_shim.pth"
 PACKAGE_NAME = "pip_tfmac_shim"
@@ -73,6 +74,13 @@ class ShimStatus:
         if self.state == "off":
             return "pip-tfmac shim off"
         return "pip-tfmac shim stale: " + "; ".join(self.problems)
+
+
+def target_python(given: Optional[str], args: Sequence[str]) -> str:
+    """The interpreter the shim acts on: `--python PATH` (a python or a venv folder), else
+    $VIRTUAL_ENV, else ours, as an absolute path (it is shown and recorded)."""
+    python = resolve_target_python(["--python", given] if given else list(args))
+    return os.path.abspath(python)
 
 
 def tfmac_command() -> list[str]:

@@ -69,8 +69,8 @@ def is_pip_script(argv0: str) -> bool:
             name = name[: -len(suffix)]
     if not name.startswith("pip"):
         return False
-    rest = name[3:]
-    return rest == "" or rest.replace(".", "").isdigit() and not rest.startswith(".")
+    parts = name[3:].split(".") if name[3:] else []
+    return len(parts) <= 2 and all(p.isdigit() for p in parts)
 
 
 def module_run(orig_argv: list[str]) -> str | None:
