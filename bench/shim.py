@@ -34,8 +34,11 @@ def make(venv: Path, pip_version: str) -> None:
         return
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                    f"pip=={pip_version}"], check=True, env=env)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", f"pip=={pip_version}"],
+        check=True,
+        env=env,
+    )
 
 
 def gate_cost() -> float:
@@ -63,14 +66,19 @@ def main() -> int:
         tool_venv = venvs["wheel"]
         pip_version = subprocess.run(
             [str(tool_venv / "bin" / "python"), "-m", "pip", "--version"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()[1]
         root = tool_venv.parent
         plain, hooked = root / "venv-plain", root / "venv-hooked"
         for venv in (plain, hooked):
             make(venv, pip_version)
-        subprocess.run([str(tool_venv / "bin" / "pip-tfmac"), "shim", "enable", "--python",
-                        str(hooked)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(tool_venv / "bin" / "pip-tfmac"), "shim", "enable", "--python", str(hooked)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         commands: dict[str, list[str]] = {}
         comparisons = []
         for label, argv in COMMANDS.items():

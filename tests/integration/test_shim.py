@@ -42,9 +42,21 @@ def downloaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wanted = [[f"pip=={v}"] for v in (*PIP_VERSIONS, UNSUPPORTED_PIP)] + [list(DEPENDENCIES)]
     for reqs in wanted:
         proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "-q", "-d", str(folder), *reqs],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-q",
+                "-d",
+                str(folder),
+                *reqs,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             pytest.skip(f"cannot fetch {reqs} with this machine's pip setup: {proc.stderr[-500:]}")
@@ -123,8 +135,9 @@ def make_world(root: Path, downloads: Path, pip_version: str) -> World:
 
 
 @pytest.fixture(scope="module", params=PIP_VERSIONS, ids=[f"pip{v}" for v in PIP_VERSIONS])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-          downloaded: Path) -> World:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, downloaded: Path
+) -> World:
     return make_world(tmp_path_factory.mktemp("shim"), downloaded, request.param)
 
 
@@ -180,16 +193,18 @@ def test_python_m_pip_install_is_planned_and_bypass_is_plain_pip(enabled: World)
 
 @pytest.mark.parametrize("script", ["pip", "pip3"])
 def test_console_scripts_are_planned(enabled: World, script: str) -> None:
-    result = enabled.pip_script("install", "--dry-run", *enabled.offline(),
-                                "tensorflow-macos==2.16.1", name=script)
+    result = enabled.pip_script(
+        "install", "--dry-run", *enabled.offline(), "tensorflow-macos==2.16.1", name=script
+    )
     assert result.returncode == 0 and RENAME in result.stdout, result.describe()
 
 
 def test_download_is_planned(enabled: World) -> None:
     dest = enabled.root / "dl"
     shutil.rmtree(dest, ignore_errors=True)
-    result = enabled.pip_m("download", *enabled.offline(), "-d", str(dest),
-                           "tensorflow-macos==2.16.1")
+    result = enabled.pip_m(
+        "download", *enabled.offline(), "-d", str(dest), "tensorflow-macos==2.16.1"
+    )
     assert result.returncode == 0, result.describe()
     assert (dest / "tensorflow-2.16.1-py3-none-any.whl").exists(), result.describe()
 
@@ -204,8 +219,9 @@ def test_notebook_pip_magic_targets_the_kernel_interpreter(enabled: World) -> No
         "sys.exit(subprocess.call(cmd))\n"
     )
     other = helpers.make_venv(w.root / "other-active", w.env())
-    result = w.run(w.python, "-c", kernel, *w.offline(), "tensorflow-macos==2.16.1",
-                   VIRTUAL_ENV=str(other))
+    result = w.run(
+        w.python, "-c", kernel, *w.offline(), "tensorflow-macos==2.16.1", VIRTUAL_ENV=str(other)
+    )
     assert result.returncode == 0 and RENAME in result.stdout, result.describe()
     assert "Would install tensorflow-2.16.1" in result.stdout, result.describe()
 
@@ -213,9 +229,17 @@ def test_notebook_pip_magic_targets_the_kernel_interpreter(enabled: World) -> No
 # --- everything else is plain pip ------------------------------------------------------------
 
 PLAIN_COMMANDS = [
-    ["list"], ["list", "--format=json"], ["freeze"], ["freeze", "--all"], ["show", "pip"],
-    ["--version"], ["check"], ["help", "install"], ["list", "--no-such-option"],
-    ["--log", "{root}/pip.log", "freeze"], ["frobnicate"],
+    ["list"],
+    ["list", "--format=json"],
+    ["freeze"],
+    ["freeze", "--all"],
+    ["show", "pip"],
+    ["--version"],
+    ["check"],
+    ["help", "install"],
+    ["list", "--no-such-option"],
+    ["--log", "{root}/pip.log", "freeze"],
+    ["frobnicate"],
 ]
 
 
@@ -275,16 +299,18 @@ def test_pip_upgrade_or_reinstall_keeps_the_hook(enabled: World) -> None:
     other = "26.3" if w.pip_version == "24.0" else "24.0"
     try:
         for version in (other, w.pip_version):  # to the other end of the range, and back
-            change = w.pip_m("install", "--no-index", "--force-reinstall",
-                             str(pip_wheel(w.downloads, version)))
+            change = w.pip_m(
+                "install", "--no-index", "--force-reinstall", str(pip_wheel(w.downloads, version))
+            )
             assert change.returncode == 0, change.describe()
             status = status_json(w)
             assert status["state"] == "on" and status["pip_version"] == version, status
             dry = w.pip_m("install", "--dry-run", *w.offline(), "tensorflow-macos==2.16.1")
             assert dry.returncode == 0 and RENAME in dry.stdout, dry.describe()
     finally:
-        w.plain("install", "--no-index", "--force-reinstall",
-                str(pip_wheel(w.downloads, w.pip_version)))
+        w.plain(
+            "install", "--no-index", "--force-reinstall", str(pip_wheel(w.downloads, w.pip_version))
+        )
 
 
 def test_dropped_half_of_the_hook_is_reported_stale(enabled: World) -> None:
@@ -296,8 +322,12 @@ def test_dropped_half_of_the_hook_is_reported_stale(enabled: World) -> None:
     result = enabled.tfmac("shim", "status", "--python", str(enabled.venv))
     assert result.returncode == 71 and "stale" in result.stdout, result.describe()
     # plain pip meanwhile, and enable repairs it
-    assert enabled.pip_m("install", "--dry-run", *enabled.offline(),
-                         "tensorflow-macos==2.16.1").returncode == 1
+    assert (
+        enabled.pip_m(
+            "install", "--dry-run", *enabled.offline(), "tensorflow-macos==2.16.1"
+        ).returncode
+        == 1
+    )
     assert enabled.tfmac("shim", "enable", "--python", str(enabled.venv)).returncode == 0
     assert status_json(enabled)["state"] == "on"
 
@@ -318,7 +348,9 @@ def test_unsupported_pip_is_one_warning_and_plain_pip(tmp_path: Path, downloaded
     assert listed.returncode == 0 and listed.stderr == "", listed.describe()
 
 
-def test_uninstalling_pip_tfmac_leaves_a_working_plain_pip(tmp_path: Path, downloaded: Path) -> None:
+def test_uninstalling_pip_tfmac_leaves_a_working_plain_pip(
+    tmp_path: Path, downloaded: Path
+) -> None:
     """pip-tfmac installed in the environment itself: the hook runs it in-process; after
     `pip uninstall pip-tfmac` the hook stays (not in pip-tfmac's RECORD) and pip works."""
     w = make_world(tmp_path, downloaded, PIP_VERSIONS[-1])
@@ -352,16 +384,29 @@ def test_uninstalling_pip_tfmac_leaves_a_working_plain_pip(tmp_path: Path, downl
 
 def test_externally_managed_system_python_is_refused(tmp_path: Path) -> None:
     system = Path("/usr/bin/python3")
-    probe = subprocess.run(
-        [str(system), "-c", "import sysconfig, os; print(os.path.isfile(os.path.join("
-         "sysconfig.get_paths()['stdlib'], 'EXTERNALLY-MANAGED')), sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=False,
-    ) if system.exists() else None
+    probe = (
+        subprocess.run(
+            [
+                str(system),
+                "-c",
+                "import sysconfig, os; print(os.path.isfile(os.path.join("
+                "sysconfig.get_paths()['stdlib'], 'EXTERNALLY-MANAGED')), "
+                "sysconfig.get_paths()['purelib'])",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if system.exists()
+        else None
+    )
     if probe is None or not probe.stdout.startswith("True"):
         pytest.skip("no externally managed system Python (PEP 668) on this machine")
     purelib = Path(probe.stdout.split()[1])
-    result = helpers.run([*helpers.tool_command(), "shim", "enable", "--python", str(system)],
-                         helpers.isolated_env(tmp_path / "home"))
+    result = helpers.run(
+        [*helpers.tool_command(), "shim", "enable", "--python", str(system)],
+        helpers.isolated_env(tmp_path / "home"),
+    )
     assert result.returncode == 74, result.describe()
     assert "externally managed" in result.stderr, result.describe()
     assert not (purelib / "pip_tfmac_shim.pth").exists()
@@ -371,6 +416,7 @@ def test_bad_usage_and_missing_interpreter(tmp_path: Path) -> None:
     env = helpers.isolated_env(tmp_path / "home")
     usage = helpers.run([*helpers.tool_command(), "shim", "frob"], env)
     assert usage.returncode == 64, usage.describe()
-    missing = helpers.run([*helpers.tool_command(), "shim", "status", "--python",
-                           str(tmp_path / "nope")], env)
+    missing = helpers.run(
+        [*helpers.tool_command(), "shim", "status", "--python", str(tmp_path / "nope")], env
+    )
     assert missing.returncode == 65, missing.describe()

@@ -24,10 +24,20 @@ def test_supported_pip_range_is_pyprojects() -> None:
 @pytest.mark.parametrize(
     "argv0, expected",
     [
-        ("/v/bin/pip", True), ("/v/bin/pip3", True), ("/v/bin/pip3.11", True), ("pip", True),
-        ("/v/Scripts/pip.exe", True), ("/v/bin/pip3.11.1", False), ("/v/bin/pip-script.py", True),
-        ("/v/bin/pip-tfmac", False), ("/v/bin/pipx", False), ("/v/bin/pip-compile", False),
-        ("/v/bin/pipenv", False), ("/v/bin/pip3.", False), ("/v/bin/python", False), ("", False),
+        ("/v/bin/pip", True),
+        ("/v/bin/pip3", True),
+        ("/v/bin/pip3.11", True),
+        ("pip", True),
+        ("/v/Scripts/pip.exe", True),
+        ("/v/bin/pip3.11.1", False),
+        ("/v/bin/pip-script.py", True),
+        ("/v/bin/pip-tfmac", False),
+        ("/v/bin/pipx", False),
+        ("/v/bin/pip-compile", False),
+        ("/v/bin/pipenv", False),
+        ("/v/bin/pip3.", False),
+        ("/v/bin/python", False),
+        ("", False),
     ],
 )
 def test_pip_script_names(argv0: str, expected: bool) -> None:
@@ -64,14 +74,22 @@ def test_module_named_by_dash_m(orig: list[str], module: str | None) -> None:
         (["--", "install"], "install"),
     ],
 )
-def test_command_word_skips_general_options_and_values(argv: list[str], command: str | None) -> None:
+def test_command_word_skips_general_options_and_values(
+    argv: list[str], command: str | None
+) -> None:
     assert shim_hook.command_word(argv) == command
 
 
 @pytest.mark.parametrize(
     "argv, imports",
-    [(["-c"], False), (["/v/bin/python3-config"], False), (["x.py"], False),
-     (["/v/bin/pip"], True), (["/v/bin/pip-tfmac"], True), (["-m"], True)],
+    [
+        (["-c"], False),
+        (["/v/bin/python3-config"], False),
+        (["x.py"], False),
+        (["/v/bin/pip"], True),
+        (["/v/bin/pip-tfmac"], True),
+        (["-m"], True),
+    ],
 )
 def test_pth_gate_imports_the_hook_only_for_pip_like_programs(
     argv: list[str], imports: bool, monkeypatch: pytest.MonkeyPatch

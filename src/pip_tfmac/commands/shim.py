@@ -32,8 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
         "%pip) through pip-tfmac's plan. PIP_TFMAC_SHIM=0 bypasses it for one command.",
     )
     p.add_argument("action", choices=ACTIONS, help="enable, disable, or show the hook")
-    p.add_argument("--python", metavar="PATH",
-                   help="interpreter or venv (default: the active venv, else pip-tfmac's Python)")
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="interpreter or venv (default: the active venv, else pip-tfmac's Python)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return p
 
@@ -51,8 +54,10 @@ def render(action: str, result: shim.ShimStatus) -> str:
         lines.append(f"pip-tfmac shim: {result.state} ({result.python})")
     if result.hooks:
         lines.append("  hooks: " + ", ".join(result.hooks))
-        lines.append("  install and download go through pip-tfmac's plan; every other pip "
-                     "command is plain pip")
+        lines.append(
+            "  install and download go through pip-tfmac's plan; every other pip "
+            "command is plain pip"
+        )
     if result.pip_version:
         lines.append(f"  pip {result.pip_version}")
     if result.files:
@@ -60,14 +65,18 @@ def render(action: str, result: shim.ShimStatus) -> str:
     elif result.state == "off":
         lines.append(f"  no hook in {env}")
     if result.command:
-        lines.append("  without pip_tfmac in that environment, it runs: " + " ".join(result.command))
+        lines.append(
+            "  without pip_tfmac in that environment, it runs: " + " ".join(result.command)
+        )
     for note in result.notes:
         lines.append(f"  note: {note}")
     for problem in result.problems:
         lines.append(f"  problem: {problem}")
     if result.state == "on":
-        lines.append("  bypass once: PIP_TFMAC_SHIM=0 pip install ...; remove: pip-tfmac shim "
-                     f"disable --python {result.python}")
+        lines.append(
+            "  bypass once: PIP_TFMAC_SHIM=0 pip install ...; remove: pip-tfmac shim "
+            f"disable --python {result.python}"
+        )
     return "\n".join(lines)
 
 

@@ -38,7 +38,8 @@ print(json.dumps({
     "purelib": paths["purelib"],
     "scripts": paths["scripts"],
     "stdlib": stdlib,
-    "externally_managed": bool(stdlib) and os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED")),
+    "externally_managed": bool(stdlib)
+        and os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED")),
     "pip_version": pip_version,
     "python_version": "%d.%d.%d" % sys.version_info[:3],
     "has_orig_argv": hasattr(sys, "orig_argv"),
@@ -80,8 +81,13 @@ class HookReport:
         return self.returncode == 0 and bool(self.wrapped)
 
     def to_json(self) -> dict[str, Any]:
-        return {"argv": list(self.argv), "returncode": self.returncode, "route": self.route,
-                "wrapped": list(self.wrapped), "problem": self.problem}
+        return {
+            "argv": list(self.argv),
+            "returncode": self.returncode,
+            "route": self.route,
+            "wrapped": list(self.wrapped),
+            "problem": self.problem,
+        }
 
 
 def _clean_env() -> dict[str, str]:
@@ -94,8 +100,14 @@ def _clean_env() -> dict[str, str]:
 
 def probe(python: str, timeout: float = 60) -> EnvFacts:
     try:
-        proc = subprocess.run([python, "-I", "-c", _PROBE], capture_output=True, text=True,
-                              timeout=timeout, env=_clean_env(), stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [python, "-I", "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_clean_env(),
+            stdin=subprocess.DEVNULL,
+        )
         data = json.loads(proc.stdout) if proc.returncode == 0 else None
     except (OSError, subprocess.TimeoutExpired, ValueError):
         data = None
@@ -125,8 +137,14 @@ def ask_hook(argv: Sequence[str], timeout: float = 60) -> HookReport:
         env = _clean_env()
         env[REPORT_VAR] = path
         try:
-            proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
-                                  env=env, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                list(argv),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
             code = proc.returncode
         except (OSError, subprocess.TimeoutExpired):
             code = -1
@@ -141,8 +159,9 @@ def ask_hook(argv: Sequence[str], timeout: float = 60) -> HookReport:
             os.unlink(path)
         except OSError:
             pass
-    return HookReport(tuple(argv), code, data.get("route"), tuple(data.get("wrapped") or ()),
-                      data.get("problem"))
+    return HookReport(
+        tuple(argv), code, data.get("route"), tuple(data.get("wrapped") or ()), data.get("problem")
+    )
 
 
 def script_interpreter(path: str) -> Optional[str]:

@@ -149,9 +149,22 @@ def general_value_options() -> tuple[set[str], set[str]]:
             if option.takes_value():
                 takes.update(names)
     except Exception:  # pip moved its options: the common ones still work
-        takes = {"--log", "--python", "--proxy", "--retries", "--timeout", "--cert",
-                 "--client-cert", "--cache-dir", "--exists-action", "--trusted-host",
-                 "--keyring-provider", "--use-feature", "--use-deprecated", "--resume-retries"}
+        takes = {
+            "--log",
+            "--python",
+            "--proxy",
+            "--retries",
+            "--timeout",
+            "--cert",
+            "--client-cert",
+            "--cache-dir",
+            "--exists-action",
+            "--trusted-host",
+            "--keyring-provider",
+            "--use-feature",
+            "--use-deprecated",
+            "--resume-retries",
+        }
         every = set(takes)
     return takes, every
 
@@ -159,6 +172,8 @@ def general_value_options() -> tuple[set[str], set[str]]:
 def command_word(argv: list[str]) -> str | None:
     """pip's command in argv: the first word that is neither a general option nor its value
     (optparse rules: `--opt=value`, unique abbreviations of long options)."""
+    if argv and not argv[0].startswith("-"):
+        return argv[0]  # no general option before the command: nothing to look up
     takes, every = general_value_options()
     i = 0
     while i < len(argv):
@@ -228,6 +243,8 @@ def wrap(original):  # type: ignore[no-untyped-def]
         if os.environ.get(ENV_VAR) == "0":
             return original(args)
         argv = list(sys.argv[1:] if args is None else args)
+        if not any(a in HOOKED_COMMANDS for a in argv):
+            return original(args)  # the common case, decided without reading pip's options
         try:
             command = command_word(argv)
             if command not in HOOKED_COMMANDS:
@@ -297,7 +314,13 @@ def report(route: str) -> None:
     import pip._internal.cli.main as pip_main
 
     wrapped = [n for n in ("main", "cli") if hasattr(getattr(pip_main, n, None), MARK)]
-    data = {"route": route, "wrapped": wrapped, "pip": getattr(sys.modules.get("pip"), "__version__", None),
-            "problem": unsupported_pip(), "executable": sys.executable, "hook": __file__}
+    data = {
+        "route": route,
+        "wrapped": wrapped,
+        "pip": getattr(sys.modules.get("pip"), "__version__", None),
+        "problem": unsupported_pip(),
+        "executable": sys.executable,
+        "hook": __file__,
+    }
     with open(os.environ[REPORT_VAR], "w", encoding="utf-8") as handle:
         json.dump(data, handle)
