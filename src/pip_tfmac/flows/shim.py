@@ -111,9 +111,10 @@ def _paths(facts: shim_env.EnvFacts) -> tuple[Path, Path, Path]:
     return site / PTH_NAME, site / PACKAGE_NAME, site / PACKAGE_NAME / "__init__.py"
 
 
-def _check_changeable(facts: shim_env.EnvFacts) -> None:
-    """Refuse, before writing anything, an environment the user must not or cannot change."""
-    if facts.externally_managed and not facts.is_venv:
+def _check_changeable(facts: shim_env.EnvFacts, *, adding: bool = True) -> None:
+    """Refuse, before writing anything, an environment the user must not or cannot change.
+    Removing a hook is allowed wherever the folder is writable, PEP 668 or not."""
+    if adding and facts.externally_managed and not facts.is_venv:
         raise EnvironmentError_(
             f"{facts.python} is an externally managed Python (PEP 668): its packages belong to "
             "the system's package manager, and a hook there would change every pip on it.",
@@ -165,9 +166,11 @@ def enable(python: str) -> ShimStatus:
             if _read(path) != wanted[path]:
                 _write_atomic(path, wanted[path])
                 changed = True
-        stale_cache = package / "__pycache__"
-        if changed and stale_cache.is_dir():
-            shutil.rmtree(stale_cache)
+        cache = package / "__pycache__"
+        if changed and cache.is_dir():
+            shutil.rmtree(cache)
+        if not cache.is_dir() or not any(cache.iterdir()):
+            shim_env.compile_hook(facts.python, str(module))  # speed only: may fail
     except OSError as exc:
         raise EnvironmentError_(
             f"cannot write the hook into {facts.site_packages}: {exc}",
@@ -191,7 +194,7 @@ def disable(python: str) -> ShimStatus:
         return ShimStatus(
             "off", python, facts.site_packages, pip_version=facts.pip_version, changed=False
         )
-    _check_changeable(facts)
+    _check_changeable(facts, adding=False)
     try:
         if pth.exists() or pth.is_symlink():
             pth.unlink()

@@ -164,6 +164,19 @@ def ask_hook(argv: Sequence[str], timeout: float = 60) -> HookReport:
     )
 
 
+def compile_hook(python: str, source: str, timeout: float = 60) -> bool:
+    """Write the hook's bytecode with the target interpreter itself (its own magic number), as
+    pip does for what it installs. Without it a machine with PYTHONDONTWRITEBYTECODE (or a
+    read-only env) compiles the hook at every pip start: ~8 ms, measured, against ~0.3 ms."""
+    code = "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)"
+    try:
+        proc = subprocess.run([python, "-I", "-c", code, source], capture_output=True,
+                              timeout=timeout, env=_clean_env(), stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
 def script_interpreter(path: str) -> Optional[str]:
     """The interpreter a console script's shebang names (POSIX scripts; None if unreadable)."""
     try:
