@@ -71,7 +71,7 @@ def hook_import_cost(venv: Path, runs: int = 20) -> tuple[float, float]:
             capture_output=True, text=True, check=True, env=env,
         )
         for line in proc.stderr.splitlines():
-            if line.rstrip().endswith("| pip_tfmac_shim"):
+            if line.split("|")[-1].strip() == "pip_tfmac_shim":
                 own, cumulative = (int(x) for x in line.split(":", 1)[1].split("|")[:2])
                 selfs.append(own)
                 cumuls.append(cumulative)
