@@ -41,23 +41,9 @@ def downloaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("shim-downloads")
     wanted = [[f"pip=={v}"] for v in (*PIP_VERSIONS, UNSUPPORTED_PIP)] + [list(DEPENDENCIES)]
     for reqs in wanted:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "-q",
-                "-d",
-                str(folder),
-                *reqs,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        download = "download --no-deps --only-binary=:all: -q -d".split()
+        argv = [sys.executable, "-m", "pip", *download, str(folder), *reqs]
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             pytest.skip(f"cannot fetch {reqs} with this machine's pip setup: {proc.stderr[-500:]}")
     return folder
@@ -382,31 +368,20 @@ def test_uninstalling_pip_tfmac_leaves_a_working_plain_pip(
 # --- refusals --------------------------------------------------------------------------------
 
 
+PEP668_PROBE = (
+    "import os, sysconfig; p = sysconfig.get_paths(); "
+    "print(os.path.isfile(os.path.join(p['stdlib'], 'EXTERNALLY-MANAGED')), p['purelib'])"
+)
+
+
 def test_externally_managed_system_python_is_refused(tmp_path: Path) -> None:
     system = Path("/usr/bin/python3")
-    probe = (
-        subprocess.run(
-            [
-                str(system),
-                "-c",
-                "import sysconfig, os; print(os.path.isfile(os.path.join("
-                "sysconfig.get_paths()['stdlib'], 'EXTERNALLY-MANAGED')), "
-                "sysconfig.get_paths()['purelib'])",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if system.exists()
-        else None
-    )
+    env = helpers.isolated_env(tmp_path / "home")
+    probe = helpers.run([system, "-c", PEP668_PROBE], env) if system.exists() else None
     if probe is None or not probe.stdout.startswith("True"):
         pytest.skip("no externally managed system Python (PEP 668) on this machine")
     purelib = Path(probe.stdout.split()[1])
-    result = helpers.run(
-        [*helpers.tool_command(), "shim", "enable", "--python", str(system)],
-        helpers.isolated_env(tmp_path / "home"),
-    )
+    result = helpers.run([*helpers.tool_command(), "shim", "enable", "--python", system], env)
     assert result.returncode == 74, result.describe()
     assert "externally managed" in result.stderr, result.describe()
     assert not (purelib / "pip_tfmac_shim.pth").exists()

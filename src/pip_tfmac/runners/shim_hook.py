@@ -6,8 +6,8 @@ may be uninstalled while the hook stays; the copy works with the target's standa
 its own pip only, so the target's Python never depends on pip-tfmac being importable.
 
 How pip is reached. Every way of starting pip's CLI ends in `pip._internal.cli.main.main` or
-(pip >= 25.x) `.cli`, looked up on that module after site.py has run: the `pip`/`pip3` console
-scripts import it by name, `python -m pip` (and so Jupyter's `%pip`, which runs
+(newer pips, e.g. 26.3) `.cli`, looked up on that module after site.py has run: the `pip`/`pip3`
+console scripts import it by name, `python -m pip` (and so Jupyter's `%pip`, which runs
 `python -m pip` with the kernel's interpreter) imports it in `pip/__main__.py`. The one-line
 `pip_tfmac_shim.pth` (see PTH_LINE) runs at every start of that Python, checks `sys.argv`
 (a few string operations, no import) and imports this module only when the program looks like
