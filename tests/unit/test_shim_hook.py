@@ -134,3 +134,24 @@ def test_wrapper_passes_other_commands_and_bypass_to_pip(monkeypatch: pytest.Mon
     assert hooked(["install", "tensorflow"]) == 7
     assert calls == [["list"], ["install", "tensorflow"]]
     assert getattr(hooked, shim_hook.MARK) is pip_main
+
+
+@pytest.mark.parametrize(
+    "argv, orig, route",
+    [
+        (["/v/bin/pip3", "list"], ["/v/bin/python", "/v/bin/pip3", "list"], "script"),
+        (["-m", "list"], ["python", "-m", "pip", "list"], "-m"),
+        (["-m", "x"], ["python", "-m", "pipdeptree", "x"], None),
+        (["-m", "list"], None, "-m?"),  # Python 3.9: decided when pip.__main__ is looked up
+        (["-c"], ["python", "-c", "import pip"], None),
+    ],
+)
+def test_route_of_this_process(
+    argv: list[str], orig: list[str] | None, route: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", argv)
+    if orig is None:
+        monkeypatch.delattr(sys, "orig_argv", raising=False)
+    else:
+        monkeypatch.setattr(sys, "orig_argv", orig, raising=False)
+    assert shim_hook.started_as_pip() == route
