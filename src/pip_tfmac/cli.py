@@ -121,8 +121,8 @@ def _takes_value(option: str) -> bool:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     # Every pip that pip-tfmac starts is plain pip, also in an environment with the shim on
-    # (commands/shim.py): the shim hands pip's install to us, never the other way round.
-    os.environ["PIP_TFMAC_SHIM"] = "0"
+    # (runners/shim_hook.py, INNER_VAR): the shim hands pip's install to us, never back.
+    os.environ["_PIP_TFMAC_RUNNING"] = "1"
     index, command = split_command(args)
     try:
         if command is None:

@@ -81,6 +81,9 @@ class World:
     def env(self, **extra: str | None) -> dict[str, str]:
         """Isolated; no VIRTUAL_ENV (a notebook kernel's view). None removes a variable."""
         env = helpers.isolated_env(self.root / "home")
+        # pip-tfmac marks the processes it starts; a test earlier in this pytest process that
+        # called cli.main() in-process left the mark in os.environ.
+        env.pop("_PIP_TFMAC_RUNNING", None)
         for key, value in extra.items():
             if value is None:
                 env.pop(key, None)

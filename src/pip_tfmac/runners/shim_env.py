@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from pip_tfmac.errors import EnvironmentError_
-from pip_tfmac.runners.shim_hook import ENV_VAR, REPORT_VAR
+from pip_tfmac.runners.shim_hook import ENV_VAR, INNER_VAR, REPORT_VAR
 
 # Runs in the target with -I (no PYTHON* variables, no user site): the .pth files of its own
 # site-packages still run, and the hook's gate rejects `-c`, so this start is never hooked.
@@ -91,9 +91,10 @@ class HookReport:
 
 
 def _clean_env() -> dict[str, str]:
-    """Our environment without the bypass (pip-tfmac sets PIP_TFMAC_SHIM=0 for its children)."""
+    """Our environment without the bypass (pip-tfmac marks its children as its own)."""
     env = dict(os.environ)
     env.pop(ENV_VAR, None)
+    env.pop(INNER_VAR, None)
     env.pop(REPORT_VAR, None)
     return env
 

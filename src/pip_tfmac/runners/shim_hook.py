@@ -16,9 +16,9 @@ imports pip as a library (`python -c`, IDEs, pip-tfmac's own pass-through) is le
 
 What the wrapper does: `install` and `download` go to pip-tfmac's CLI, everything else (and
 everything when `PIP_TFMAC_SHIM=0`) is pip's own function, called with the same arguments, so
-output and exit code are pip's. Before delegating, `PIP_TFMAC_SHIM=0` is set in os.environ so
-that the pip that pip-tfmac runs (a child process, or pip in this process) is never hooked
-again. Any failure of the hook itself means plain pip: at worst one line on stderr.
+output and exit code are pip's. Before delegating, `_PIP_TFMAC_RUNNING=1` is set in os.environ
+so that the pip that pip-tfmac runs (a child process, or pip in this process) is never hooked
+again (see INNER_VAR for why that name). Any failure of the hook itself means plain pip: at worst one line on stderr.
 
 Only the standard library and pip are imported here, and pip_tfmac only by name at run time
 (`importlib`), because this file runs as a top-level module of another interpreter.
@@ -33,7 +33,11 @@ import sys
 # the hook when pip_tfmac is not importable in the target environment.
 TFMAC_COMMAND: list = []  # shim: command
 
-ENV_VAR = "PIP_TFMAC_SHIM"
+ENV_VAR = "PIP_TFMAC_SHIM"  # the user's bypass: PIP_TFMAC_SHIM=0 pip install ...
+# Set by pip-tfmac (cli.main) and by this hook before delegating: the pips started under it are
+# plain pip. Not a PIP_* name: pip reads every PIP_* variable as an option, and `pip config
+# list` would show it, so a child's output would differ from plain pip's.
+INNER_VAR = "_PIP_TFMAC_RUNNING"
 REPORT_VAR = "PIP_TFMAC_SHIM_REPORT"
 # pip-tfmac's supported pip range (pyproject: pip>=24.0,<27; a unit test keeps them equal).
 PIP_MIN = (24, 0)
@@ -53,6 +57,10 @@ PTH_LINE = (
     "' '.join(getattr(sys, 'orig_argv', ['pip'])))) and exec('try:\\n import pip_tfmac_shim\\n"
     "except Exception:\\n pass\\nelse:\\n pip_tfmac_shim.boot()')\n"
 )
+
+
+def bypassed() -> bool:
+    return os.environ.get(ENV_VAR) == "0" or INNER_VAR in os.environ
 
 
 def warn(message: str) -> None:
@@ -208,7 +216,7 @@ def tfmac_argv(argv: list[str]) -> list[str]:
 
 def delegate(argv: list[str]) -> int | None:
     """Run pip-tfmac for this command; None: it cannot run here, use plain pip."""
-    os.environ[ENV_VAR] = "0"  # the pip that pip-tfmac runs is plain pip
+    os.environ[INNER_VAR] = "1"  # the pip that pip-tfmac runs is plain pip
     try:
         import importlib
 
@@ -240,7 +248,7 @@ def wrap(original):  # type: ignore[no-untyped-def]
     """pip's `main`/`cli`, with install and download handed to pip-tfmac."""
 
     def hooked(args=None):  # type: ignore[no-untyped-def]
-        if os.environ.get(ENV_VAR) == "0":
+        if bypassed():
             return original(args)
         argv = list(sys.argv[1:] if args is None else args)
         if not any(a in HOOKED_COMMANDS for a in argv):
@@ -290,7 +298,7 @@ class _WhenPipMainLoads:
 def boot() -> None:
     """Called by the .pth line in a process that looks like pip. Never raises."""
     try:
-        if os.environ.get(ENV_VAR) == "0":
+        if bypassed():
             return
         route = started_as_pip()
         if route is None:
