@@ -1,15 +1,11 @@
 """`pip-tfmac shim`: pip's own install in a hooked environment goes through the plan (issue 16).
 
-Real pip in temporary venvs, on the oldest and the newest pip pip-tfmac supports (24.0, 26.3),
-with pip's configuration isolated (helpers.isolated_env) and every package from local folders.
-The pip wheels themselves (and pip-tfmac's dependencies, for the venv that has pip-tfmac
-installed) are fetched once per session with the machine's own pip setup; without them the
-tests skip, saying why.
-
-The TensorFlow family is faked by tiny wheels: on this Linux machine the plan renames
-`tensorflow-macos==2.16.1` to `tensorflow==2.16.1` (a `[rename]` action in the printed plan),
-which plain pip cannot install at all (no such distribution in the folder): so whether pip went
-through pip-tfmac is visible both in the output and in the exit code.
+Real pip (24.0 and 26.3, the ends of the supported range) in temporary venvs, pip's config
+isolated, packages from local folders; the pip wheels (and pip-tfmac's dependencies) are fetched
+once per session with the machine's pip setup, or the tests skip saying why. On this Linux
+machine the plan renames `tensorflow-macos==2.16.1` to `tensorflow==2.16.1` (a `[rename]` line),
+which plain pip cannot install from the folder at all: whether pip went through pip-tfmac shows
+in both the output and the exit code.
 """
 
 from __future__ import annotations
@@ -60,9 +56,8 @@ def tfmac_wheel(folder: Path) -> Path:
     for path in sorted((src / "pip_tfmac").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             files[path.relative_to(src).as_posix()] = path.read_text(encoding="utf-8")
-    files["pip_tfmac-0.1.0.dist-info/entry_points.txt"] = (
-        "[console_scripts]\npip-tfmac = pip_tfmac.cli:main\n"
-    )
+    scripts = "[console_scripts]\npip-tfmac = pip_tfmac.cli:main\n"
+    files["pip_tfmac-0.1.0.dist-info/entry_points.txt"] = scripts
     return helpers.build_wheel(folder, "pip-tfmac", "0.1.0", files=files)
 
 
@@ -103,9 +98,18 @@ class World:
     def tfmac(self, *args: str, **extra: str | None) -> Result:
         return self.run(*helpers.tool_command(), *args, **extra)
 
+    def shim(self, action: str, *more: str) -> Result:
+        return self.tfmac("shim", action, *more, "--python", str(self.venv))
+
     def plain(self, *args: str) -> None:
         result = self.pip_m(*args, PIP_TFMAC_SHIM="0")
         assert result.returncode == 0, result.describe()
+
+    def dry_run_tf(self, **extra: str | None) -> Result:
+        """`python -m pip install --dry-run` of a name only pip-tfmac's plan can install."""
+        return self.pip_m(
+            "install", "--dry-run", *self.offline(), "tensorflow-macos==2.16.1", **extra
+        )
 
     def offline(self) -> list[str]:
         return ["--no-index", "--find-links", str(self.links)]
@@ -132,10 +136,10 @@ def world(
 
 @pytest.fixture
 def enabled(world: World):  # type: ignore[no-untyped-def]
-    result = world.tfmac("shim", "enable", "--python", str(world.venv))
+    result = world.shim("enable")
     assert result.returncode == 0, result.describe()
     yield world
-    result = world.tfmac("shim", "disable", "--python", str(world.venv))
+    result = world.shim("disable")
     assert result.returncode == 0, result.describe()
     world.plain("uninstall", "-y", "tensorflow", "tensorflow-text", "tiny")
 
@@ -217,19 +221,15 @@ def test_notebook_pip_magic_targets_the_kernel_interpreter(enabled: World) -> No
 
 # --- everything else is plain pip ------------------------------------------------------------
 
+# one pip command per string; {root} is the world's folder
 PLAIN_COMMANDS = [
-    ["list"],
-    ["list", "--format=json"],
-    ["freeze"],
-    ["freeze", "--all"],
-    ["show", "pip"],
-    ["--version"],
-    ["check"],
-    ["help", "install"],
-    ["list", "--no-such-option"],
-    ["--log", "{root}/pip.log", "freeze"],
-    ["frobnicate"],
-]
+    c.split()
+    for c in (
+        "list", "list --format=json", "freeze", "freeze --all", "show pip", "--version", "check",
+        "help install", "list --no-such-option", "--log {root}/pip.log freeze", "frobnicate",
+        "config list",
+    )
+]  # fmt: skip
 
 
 def test_other_commands_and_tf_free_installs_are_byte_identical(world: World) -> None:
@@ -247,12 +247,12 @@ def test_other_commands_and_tf_free_installs_are_byte_identical(world: World) ->
 
     world.plain("install", *world.offline(), "tiny")  # something to list beyond pip
     plain = observe()
-    enable = world.tfmac("shim", "enable", "--python", str(world.venv))
+    enable = world.shim("enable")
     assert enable.returncode == 0, enable.describe()
     try:
         hooked = observe()
     finally:
-        world.tfmac("shim", "disable", "--python", str(world.venv))
+        world.shim("disable")
     labels = [f"{route} {' '.join(words)}" for words in PLAIN_COMMANDS for route in ("-m", "bin")]
     labels += ["-m install tiny", "bin install tiny"]
     assert len(labels) == len(plain) == len(hooked)
@@ -265,8 +265,8 @@ def test_other_commands_and_tf_free_installs_are_byte_identical(world: World) ->
 
 def test_disable_restores_every_file_and_hash(world: World) -> None:
     before = tree(world.venv)
-    first = world.tfmac("shim", "enable", "--python", str(world.venv))
-    second = world.tfmac("shim", "enable", "--python", str(world.venv))
+    first = world.shim("enable")
+    second = world.shim("enable")
     assert first.returncode == 0 and "enabled for" in first.stdout, first.describe()
     assert "already enabled" in second.stdout, second.describe()
     status = status_json(world)
@@ -275,11 +275,11 @@ def test_disable_restores_every_file_and_hash(world: World) -> None:
     for args in (["list"], ["--version"], ["install", "--dry-run", *world.offline(), "tiny"]):
         assert world.pip_m(*args).returncode == 0
         assert world.pip_script(*args).returncode == 0
-    off = world.tfmac("shim", "disable", "--python", str(world.venv))
+    off = world.shim("disable")
     assert off.returncode == 0 and "disabled" in off.stdout, off.describe()
     assert tree(world.venv) == before
     assert status_json(world)["state"] == "off"
-    again = world.tfmac("shim", "disable", "--python", str(world.venv))
+    again = world.shim("disable")
     assert again.returncode == 0 and "was not enabled" in again.stdout, again.describe()
 
 
@@ -294,7 +294,7 @@ def test_pip_upgrade_or_reinstall_keeps_the_hook(enabled: World) -> None:
             assert change.returncode == 0, change.describe()
             status = status_json(w)
             assert status["state"] == "on" and status["pip_version"] == version, status
-            dry = w.pip_m("install", "--dry-run", *w.offline(), "tensorflow-macos==2.16.1")
+            dry = w.dry_run_tf()
             assert dry.returncode == 0 and RENAME in dry.stdout, dry.describe()
     finally:
         w.plain(
@@ -308,16 +308,11 @@ def test_dropped_half_of_the_hook_is_reported_stale(enabled: World) -> None:
     status = status_json(enabled)
     assert status["state"] == "stale", status
     assert any("pip_tfmac_shim.pth is missing" in p for p in status["problems"]), status  # type: ignore[union-attr]
-    result = enabled.tfmac("shim", "status", "--python", str(enabled.venv))
+    result = enabled.shim("status")
     assert result.returncode == 71 and "stale" in result.stdout, result.describe()
     # plain pip meanwhile, and enable repairs it
-    assert (
-        enabled.pip_m(
-            "install", "--dry-run", *enabled.offline(), "tensorflow-macos==2.16.1"
-        ).returncode
-        == 1
-    )
-    assert enabled.tfmac("shim", "enable", "--python", str(enabled.venv)).returncode == 0
+    assert enabled.dry_run_tf().returncode == 1
+    assert enabled.shim("enable").returncode == 0
     assert status_json(enabled)["state"] == "on"
 
 
@@ -326,7 +321,7 @@ def test_dropped_half_of_the_hook_is_reported_stale(enabled: World) -> None:
 
 def test_unsupported_pip_is_one_warning_and_plain_pip(tmp_path: Path, downloaded: Path) -> None:
     w = make_world(tmp_path, downloaded, UNSUPPORTED_PIP)
-    enable = w.tfmac("shim", "enable", "--python", str(w.venv))
+    enable = w.shim("enable")
     assert enable.returncode == 71, enable.describe()  # written, but reported inactive
     assert "outside the range pip-tfmac supports" in enable.stdout, enable.describe()
     result = w.pip_m("install", *w.offline(), "tensorflow-macos==2.16.1")
@@ -349,8 +344,13 @@ def test_uninstalling_pip_tfmac_leaves_a_working_plain_pip(
     enable = w.run(own, "shim", "enable")  # no --python, no VIRTUAL_ENV: its own Python
     assert enable.returncode == 0, enable.describe()
     assert f"it runs: {own}" in enable.stdout, enable.describe()
-    dry = w.pip_m("install", "--dry-run", *w.offline(), "tensorflow-macos==2.16.1")
+    dry = w.dry_run_tf()
     assert dry.returncode == 0 and RENAME in dry.stdout, dry.describe()
+    # a kernel of this env started from a shell where another env is active: still this env
+    other = helpers.make_venv(tmp_path / "other-active", w.env())
+    kernel = w.dry_run_tf(VIRTUAL_ENV=str(other))
+    assert kernel.returncode == 0 and RENAME in kernel.stdout, kernel.describe()
+    assert "Would install tensorflow-2.16.1" in kernel.stdout, kernel.describe()
 
     gone = w.pip_m("uninstall", "-y", "pip-tfmac")
     assert gone.returncode == 0, gone.describe()
@@ -364,7 +364,7 @@ def test_uninstalling_pip_tfmac_leaves_a_working_plain_pip(
     assert tiny.returncode == 0 and "Successfully installed tiny-1.0" in tiny.stdout
     status = status_json(w)
     assert status["state"] == "stale", status
-    assert w.tfmac("shim", "disable", "--python", str(w.venv)).returncode == 0
+    assert w.shim("disable").returncode == 0
     assert not (Path(str(status["site_packages"])) / "pip_tfmac_shim").exists()
 
 
