@@ -25,6 +25,7 @@ OWN_COMMANDS = {
     "repair": "pip_tfmac.commands.doctor",
     "wheelhouse": "pip_tfmac.commands.wheelhouse",
     "check-pair": "pip_tfmac.commands.check_pair",
+    "shim": "pip_tfmac.commands.shim",
 }
 # pip commands that pip-tfmac may rewrite; they fall back to pip when nothing needs rewriting.
 REWRITTEN_COMMANDS = {
@@ -50,6 +51,10 @@ Usage:
                                           the wheels pip-tfmac built or fetched
   pip-tfmac check-pair tensorflow==X tensorflow-metal==Y [--json]
                                           link-check a TF/metal pair from its wheels
+  pip-tfmac shim enable|disable|status [--python PATH] [--json]
+                                          route bin/pip, python -m pip and %pip of one
+                                          environment through pip-tfmac (PIP_TFMAC_SHIM=0:
+                                          plain pip for one command)
 
 Options added to install/download/plan:
   --platform macos-arm64                  plan for Apple Silicon from any OS (with
@@ -71,6 +76,9 @@ Run `pip-tfmac help` for pip's own help. Exit codes are listed in the README.
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # Every pip that pip-tfmac starts is plain pip, also in an environment with the shim on
+    # (runners/shim_hook.py, INNER_VAR): the shim hands pip's install to us, never back.
+    os.environ["_PIP_TFMAC_RUNNING"] = "1"
     index, command = split_command(args)
     try:
         if command is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import pytest
 from packaging.version import Version
 
 from pip_tfmac.core.errors import ExitCode
