@@ -302,3 +302,13 @@ def test_plan_removes_first_and_installs_in_one_pip_run() -> None:
     assert {"tensorflow==2.15.1", "tensorflow-metal==1.1.0", "b>=2"} <= set(plain[0].args)
     forced = [s for s in steps if "--force-reinstall" in s.args]
     assert len(forced) == 1 and {"numpy==1.26.4", "h5py==3.10.0"} <= set(forced[0].args)
+
+
+def test_doctor_reports_the_shim_on_as_info_and_stale_with_its_repair() -> None:
+    from pip_tfmac.core.doctor_rules import shim_findings
+
+    assert shim_findings("off", "pip-tfmac shim off", "/v/bin/python") == []
+    (on,) = shim_findings("on", "pip-tfmac shim on: bin/pip, python -m pip", "/v/bin/python")
+    assert (on.id, on.severity, on.is_problem) == ("shim", "info", False)
+    (stale,) = shim_findings("stale", "pip-tfmac shim stale: pip 23.3 is unsupported", "/v/bin/python")
+    assert stale.is_problem and "shim enable --python /v/bin/python" in stale.fix

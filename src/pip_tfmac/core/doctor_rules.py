@@ -326,3 +326,15 @@ def _pip_check(env: Environment, lines: Sequence[str], earlier: list[Finding]) -
                 fix = f"reinstall {ns.group(1)} for this interpreter"
         out.append(Finding("pip-check", ERROR, f"pip check: {line}", fix, action))
     return out
+
+
+def shim_findings(state: str, summary: str, python: str) -> list[Finding]:
+    """The per-environment hook (`pip-tfmac shim`): on is worth knowing (pip's installs there are
+    planned), stale is a problem (pip upgraded under it, pip-tfmac moved or removed)."""
+    if state == "on":
+        return [Finding("shim", INFO, summary, "")]
+    if state == "stale":
+        return [Finding("shim", WARNING, summary,
+                        f"`pip-tfmac shim enable --python {python}` repairs it; "
+                        f"`pip-tfmac shim disable --python {python}` removes it")]
+    return []

@@ -15,9 +15,9 @@ from pip_tfmac.knowledge import load as load_knowledge
 from pip_tfmac.errors import VerifyFailedError
 from pip_tfmac.core.verify_report import DEFAULT_TIMEOUT, MachineFacts
 from pip_tfmac.runners.probe_tf import run_probe
-from pip_tfmac.core.doctor_model import planned_steps
+from pip_tfmac.core.doctor_model import SEVERITY_ORDER, planned_steps
 from pip_tfmac.core.doctor_model import AppliedStep, Distribution, DoctorReport, Environment, Finding
-from pip_tfmac.core.doctor_rules import diagnose
+from pip_tfmac.core.doctor_rules import shim_findings, diagnose
 from pip_tfmac.wheelhouse.installed_link import Reader, check_installed
 
 
@@ -75,6 +75,11 @@ def with_link_check(env: Environment, reader: Optional[Reader] = None) -> Enviro
 def doctor(python: str, *, timeout: float = DEFAULT_TIMEOUT) -> DoctorReport:
     env = with_link_check(gather(python, timeout=timeout))
     findings = diagnose(env, pip_check(python, timeout=timeout), load_knowledge())
+    from pip_tfmac.flows.shim import shim_status
+
+    shim = shim_status(python, live=False)  # the files only: no extra pip start
+    findings = tuple(sorted((*findings, *shim_findings(shim.state, shim.summary(), python)),
+                            key=lambda f: SEVERITY_ORDER.get(f.severity, 3)))
     return DoctorReport(python, env.facts, findings)
 
 def apply_fixes(

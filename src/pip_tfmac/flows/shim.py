@@ -76,7 +76,8 @@ class ShimStatus:
     def summary(self) -> str:
         """One line for doctor."""
         if self.state == "on":
-            return "pip-tfmac shim on: " + ", ".join(self.hooks)
+            routes = ", ".join(self.hooks) or "bin/pip, python -m pip, %pip (files checked)"
+            return "pip-tfmac shim on: installs through " + routes + " are planned by pip-tfmac"
         if self.state == "off":
             return "pip-tfmac shim off"
         return "pip-tfmac shim stale: " + "; ".join(self.problems)
