@@ -173,3 +173,26 @@ def test_a_dependent_pinning_a_companion_without_arm64_build(env: dict[str, str]
     assert "tensorflow-text" in text and "2.15" in text and "tf-models-official" in text, error
     assert "2.18" in error["remedy"]  # the versions that do exist for the target
     assert "Traceback" not in result.stderr
+
+
+def test_an_extra_of_a_local_project_brings_tensorflow(env: dict[str, str], tmp_path: Path) -> None:
+    project = tmp_path / "withextra"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(textwrap.dedent("""\
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "with-extra"
+        version = "0.1"
+        dependencies = ["numpy"]
+        [project.optional-dependencies]
+        tf = ["tensorflow>=2.16,<2.18"]
+        [tool.setuptools]
+        py-modules = []
+        """))
+    result, data = plan([f"{project}[tf]"], env)
+    assert result.returncode == 0, result.describe()
+    tf, metal = check_pair(data, "3.11")
+    assert tf.startswith(("2.16.", "2.17.")), tf
+    recheck(data, "3.11", env, tmp_path)
