@@ -25,6 +25,7 @@ OWN_COMMANDS = {
     "repair": "pip_tfmac.commands.doctor",
     "wheelhouse": "pip_tfmac.commands.wheelhouse",
     "check-pair": "pip_tfmac.commands.check_pair",
+    "lock": "pip_tfmac.commands.lock",
 }
 # pip commands that pip-tfmac may rewrite; they fall back to pip when nothing needs rewriting.
 REWRITTEN_COMMANDS = {
@@ -46,8 +47,10 @@ Usage:
   pip-tfmac doctor [--python PATH] [--json] [--fix [--dry-run]]
                                           diagnose an environment and say the fix
                                           (`repair` = doctor --fix)
-  pip-tfmac wheelhouse dir|list|info|verify|remove|purge
+  pip-tfmac wheelhouse dir|list|info|verify|remove|purge|publish URL
                                           the wheels pip-tfmac built or fetched
+  pip-tfmac lock -o FILE [--target-env PLATFORM@PYTHON ...] REQS
+                                          a PEP 751 pylock.toml for one or more targets
   pip-tfmac check-pair tensorflow==X tensorflow-metal==Y [--json]
                                           link-check a TF/metal pair from its wheels
 
