@@ -26,6 +26,7 @@ OWN_COMMANDS = {
     "wheelhouse": "pip_tfmac.commands.wheelhouse",
     "check-pair": "pip_tfmac.commands.check_pair",
     "lock": "pip_tfmac.commands.lock",
+    "export": "pip_tfmac.commands.export",
 }
 # pip commands that pip-tfmac may rewrite; they fall back to pip when nothing needs rewriting.
 REWRITTEN_COMMANDS = {
@@ -51,6 +52,8 @@ Usage:
                                           the wheels pip-tfmac built or fetched
   pip-tfmac lock -o FILE [--target-env PLATFORM@PYTHON ...] REQS
                                           a PEP 751 pylock.toml for one or more targets
+  pip-tfmac export --uv [--target-env macos-arm64@X.Y ...] REQS
+                                          the [tool.uv] settings for a GPU-paired uv lock
   pip-tfmac check-pair tensorflow==X tensorflow-metal==Y [--json]
                                           link-check a TF/metal pair from its wheels
 

@@ -55,6 +55,14 @@ def _argv_for(request: LockRequest, target: Optional[TargetEnv]) -> list[str]:
 
 
 def lock(request: LockRequest, progress: Callable[[str], None]) -> LockOutcome:
+    envs, to_copy = resolve_envs(request, progress)
+    document = build_lock(envs)
+    copied = _write(request.output, document, to_copy)
+    return LockOutcome(request.output, tuple(envs), copied)
+
+
+def resolve_envs(request: LockRequest, progress: Callable[[str], None]) -> tuple[list[LockedEnv], dict[str, Path]]:
+    """Every target planned and resolved (nothing written): its locked set, and the built wheels."""
     envs: list[LockedEnv] = []
     to_copy: dict[str, Path] = {}
     for target in request.targets or (None,):
@@ -72,9 +80,7 @@ def lock(request: LockRequest, progress: Callable[[str], None]) -> LockOutcome:
             resolved.cleanup()
         envs.append(env)
         to_copy.update(copies)
-    document = build_lock(envs)
-    copied = _write(request.output, document, to_copy)
-    return LockOutcome(request.output, tuple(envs), copied)
+    return envs, to_copy
 
 
 def _locked_env(resolved: Resolved, request: LockRequest) -> tuple[LockedEnv, dict[str, Path]]:
@@ -146,6 +152,18 @@ def _write(output: Path, document: dict[str, object], copies: dict[str, Path]) -
         raise BadInputError(f"cannot write the lock {output}: {exc.strerror or exc}.",
                             "choose a writable place with -o FILE") from None
     return tuple(sorted(copies))
+
+
+def copy_wheels(folder: Path, copies: dict[str, Path]) -> None:
+    """The built wheels into FOLDER/wheels (for `export --uv -o FOLDER`)."""
+    target = folder / WHEELS_DIR
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for filename, source in sorted(copies.items()):
+            _copy_atomic(source, target / filename)
+    except OSError as exc:
+        raise BadInputError(f"cannot copy the built wheels to {target}: {exc.strerror or exc}.",
+                            "choose a writable folder with -o DIR") from None
 
 
 def _copy_atomic(source: Path, dest: Path) -> None:
