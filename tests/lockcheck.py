@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import json
 import sys
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 from packaging.markers import default_environment
-from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 
 from helpers import run
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - tox on 3.9/3.10
+    import tomli as tomllib
+from packaging.pylock import Pylock  # packaging >= 26.1
 
 
 def mac_environment(python: str) -> dict[str, str]:

@@ -4,11 +4,17 @@ find-links, tensorflow-metal 0.8.0 paired); Linux keeps plain tensorflow."""
 
 from __future__ import annotations
 
-import tomllib
+import sys
+
 from pathlib import Path
 
 from helpers import build_wheel, isolated_env, run, tool_command
 from indexserver import index_server, uv_command
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - tox on 3.9/3.10
+    import tomli as tomllib
 
 
 def test_uv_lock_with_the_exported_settings_gives_the_mac_the_paired_set(tmp_path: Path) -> None:

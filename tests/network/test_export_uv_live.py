@@ -4,8 +4,9 @@ macOS arm64 TensorFlow that the locked tensorflow-metal pairs with."""
 
 from __future__ import annotations
 
+import sys
+
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,11 @@ from helpers import run, tool_command
 from indexserver import uv_command
 from pip_tfmac.core.knowledge import BROKEN
 from pip_tfmac.knowledge import load
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - tox on 3.9/3.10
+    import tomli as tomllib
 
 MAC = "sys_platform == 'darwin' and platform_machine == 'arm64'"
 

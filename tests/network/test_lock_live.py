@@ -4,8 +4,9 @@ arm64 tags, is exactly the locked set with the locked hashes."""
 
 from __future__ import annotations
 
+import sys
+
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,11 @@ from packaging.version import Version
 from helpers import run, tool_command
 from lockcheck import mac_dry_run
 from pip_tfmac.knowledge import load
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - tox on 3.9/3.10
+    import tomli as tomllib
 
 
 @pytest.mark.network
