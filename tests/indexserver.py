@@ -76,4 +76,4 @@ def uv_command() -> list[str]:
     return [sys.executable, "-m", "uv"]
 
 
-__all__ = ["free_port", "index_server", "uv_command", "write_htpasswd", "os"]
+__all__ = ["free_port", "index_server", "os", "uv_command", "write_htpasswd"]

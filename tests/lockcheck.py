@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from packaging.markers import default_environment
-from packaging.utils import canonicalize_name
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
+from packaging.utils import canonicalize_name
 
 from helpers import run
 

@@ -5,7 +5,6 @@ find-links, tensorflow-metal 0.8.0 paired); Linux keeps plain tensorflow."""
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
 
 from helpers import build_wheel, isolated_env, run, tool_command

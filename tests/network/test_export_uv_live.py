@@ -4,9 +4,8 @@ macOS arm64 TensorFlow that the locked tensorflow-metal pairs with."""
 
 from __future__ import annotations
 
-import sys
-
 import os
+import sys
 from pathlib import Path
 
 import pytest

@@ -4,9 +4,8 @@ arm64 tags, is exactly the locked set with the locked hashes."""
 
 from __future__ import annotations
 
-import sys
-
 import os
+import sys
 from pathlib import Path
 
 import pytest

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from pip_tfmac.core.errors import BadInputError, UsageError
-from pip_tfmac.core.pylock import (LockedEnv, LockedWheel, build_lock, parse_target_env, read_lock,
-                                   target_env_text)
+from pip_tfmac.core.pylock import (
+    LockedEnv,
+    LockedWheel,
+    build_lock,
+    parse_target_env,
+    read_lock,
+    target_env_text,
+)
 from pip_tfmac.core.target import cross_target
 
 SHA = "a" * 64
@@ -67,3 +73,20 @@ def test_read_lock_selects_by_marker_and_refuses_malformed_locks() -> None:
 def test_target_env_text_round_trips() -> None:
     assert target_env_text(cross_target(("macos-arm64",), "3.10")) == "macos-arm64@3.10"
     assert target_env_text(cross_target(("manylinux_2_28_aarch64",), "3.12")) == "linux-aarch64@3.12"
+
+
+def test_uv_export_constrains_the_mac_pair_and_routes_built_wheels_through_a_flat_index() -> None:
+    from pip_tfmac.core.uvexport import uv_export
+
+    mac = _env(("macos-arm64",), [("tensorflow-macos", "2.12.0"), ("tensorflow-metal", "0.8.0")],
+               tensorflow="tensorflow==2.12.0+tfmac.1", metal="tensorflow-metal==0.8.0")
+    mac = LockedEnv(mac.target, mac.wheels, mac.tensorflow, mac.metal, ("tensorflow-2.12.0+tfmac.1-py3-none-any.whl",))
+    linux = _env(("manylinux_2_28_x86_64",), [("tensorflow", "2.12.0")], tensorflow="tensorflow==2.12.0")
+    out = uv_export([mac, linux], ["./wheels"])
+    marker = "sys_platform == 'darwin' and platform_machine == 'arm64' and python_version == '3.11'"
+    assert out.settings["constraint-dependencies"] == [f"tensorflow==2.12.0+tfmac.1; {marker}",
+                                                       f"tensorflow-metal==0.8.0; {marker}"]
+    assert out.dependencies == (f"tensorflow-metal==0.8.0; {marker}",)
+    assert out.settings["index"][0]["format"] == "flat" and out.settings["index"][0]["explicit"] is True
+    assert out.settings["sources"] == {"tensorflow": [{"index": "pip-tfmac-built", "marker": marker}]}
+    assert "index" not in uv_export([linux], ["./wheels"]).settings

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 
 from pip_tfmac.commands.render_verify import render as render_verify
+from pip_tfmac.errors import BadInputError
 from pip_tfmac.flows.lockinstall import check_locks, pylock_files
 from pip_tfmac.flows.verify import verify
 from pip_tfmac.runners import pip as pip_runner
 from pip_tfmac.runners.passthrough import run_to_completion
-from pip_tfmac.errors import BadInputError
 from pip_tfmac.runners.pip import PYLOCK_MIN_PIP, base_argv, reads_pylock
 from pip_tfmac.runners.pipargs import parse_install, split_own
 

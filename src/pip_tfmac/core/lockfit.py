@@ -10,7 +10,7 @@ command that writes a lock that fits (NoConsistentSetError, exit 67).
 from __future__ import annotations
 
 import shlex
-from typing import Mapping
+from collections.abc import Mapping
 
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name

@@ -12,8 +12,9 @@ Pure: dictionaries in, dictionaries out; the TOML text is written and read by fl
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import canonicalize_name

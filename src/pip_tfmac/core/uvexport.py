@@ -17,8 +17,9 @@ sources for the project's direct dependencies only, so a built wheel's package (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from packaging.utils import parse_wheel_filename
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from pip_tfmac.core.lockfit import lock_problems, marker_env
 from pip_tfmac.core.pylock import LockView, read_lock

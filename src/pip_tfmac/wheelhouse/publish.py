@@ -129,10 +129,10 @@ def _http_error(exc: HTTPError, url: str) -> PublishError:
 def _form(path: str, data: bytes) -> tuple[bytes, str]:
     filename = os.path.basename(path)
     meta = read_wheel_metadata(data)
-    name, version, _, tags = parse_wheel_filename(filename)
+    _name, version, _, tags = parse_wheel_filename(filename)
     fields = {":action": "file_upload", "protocol_version": "1", "name": str(meta["Name"]),
               "version": str(version), "filetype": "bdist_wheel",
-              "pyversion": sorted({t.interpreter for t in tags})[0],
+              "pyversion": min(t.interpreter for t in tags),
               "metadata_version": str(meta.get("Metadata-Version", "2.1")),
               "sha256_digest": hashlib.sha256(data).hexdigest()}
     boundary = uuid.uuid4().hex
