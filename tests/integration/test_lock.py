@@ -143,3 +143,10 @@ def test_lock_references_the_built_alias_wheel_next_to_it_and_the_mac_set_resolv
         chosen, got = mac_dry_run(lock_path, "3.11", env, tmp_path, extra=("--index-url", f"{url}/simple/"))
         assert sorted(chosen) == ["tensorflow", "tensorflow-macos", "tensorflow-metal"]
         assert got == chosen
+
+
+def test_lock_without_requirements_is_a_usage_error(tmp_path: Path) -> None:
+    made = run([*tool_command(), "lock", "-o", tmp_path / "pylock.toml", "--target-env", "linux-x86_64@3.11"],
+               isolated_env(tmp_path))
+    assert made.returncode == 64, made.describe()
+    assert "needs requirements" in made.stderr and not (tmp_path / "pylock.toml").exists()

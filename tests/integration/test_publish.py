@@ -6,6 +6,8 @@ password, an unreachable index, an index that refuses uploads: exit 77, nothing 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import urllib.request
 import os
 import subprocess
 import sys
@@ -24,6 +26,11 @@ from pip_tfmac.wheelhouse.provenance import Origin, Provenance
 from pip_tfmac.wheelhouse.store import Wheelhouse
 from pip_tfmac.wheelhouse.wheelfile import build_wheel as build_tfmac_wheel
 from pip_tfmac.wheelhouse.wheelfile import wheel_filename
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - tox on 3.9/3.10
+    import tomli as tomllib
 
 RECIPE = "tflite-model-maker"
 
@@ -108,6 +115,20 @@ def test_publish_feeds_a_team_index_and_a_second_wheelhouse_uses_it_instead_of_b
         again = run([*tool_command(), "wheelhouse", "publish", url, "--json"], env)
         assert again.returncode == 0, again.describe()
         assert again.stdout.count('"already there"') == len(built)
+
+        # A lock that references the published alias on the team index instead of wheels/.
+        lock_path = tmp_path / "team" / "pylock.toml"
+        locked = run([*tool_command(), "lock", "-o", lock_path, "--no-index", "--find-links", tmp_path / "links",
+                      "--built-wheels-url", f"{url}/packages/", "--target-env", "macos-arm64@3.11",
+                      "tensorflow==2.12.*"], env)
+        assert locked.returncode == 0, locked.describe()
+        assert not (lock_path.parent / "wheels").exists()
+        data = tomllib.loads(lock_path.read_text())
+        (alias,) = [p for p in data["packages"] if p["version"] == "2.12.0+tfmac.1"]
+        (wheel,) = alias["wheels"]
+        assert wheel["url"] == f"{url}/packages/tensorflow-2.12.0%2Btfmac.1-py3-none-any.whl"
+        with urllib.request.urlopen(wheel["url"]) as response:  # the index serves those very bytes
+            assert hashlib.sha256(response.read()).hexdigest() == wheel["hashes"]["sha256"]
 
         # Machine B: an empty wheelhouse, pip configured with the team index only.
         for key in [k for k in os.environ if k.startswith("PIP_")]:

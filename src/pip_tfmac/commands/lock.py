@@ -19,7 +19,6 @@ from pip_tfmac.commands.progress import StepProgress
 from pip_tfmac.core.pylock import TargetEnv, parse_target_env
 from pip_tfmac.errors import UsageError
 from pip_tfmac.flows.lock import WHEELS_DIR, LockRequest, lock
-from pip_tfmac.runners.passthrough import exec_pip
 
 _VALUED = {"-o": "output", "--output": "output", "--target-env": "target",
            "--built-wheels-url": "url"}
@@ -73,7 +72,8 @@ def run(args: list[str], index: Optional[int]) -> int:
         built_wheels_url=found["url"][0] if found["url"] else None,
     )
     if not rest:
-        return exec_pip(args)  # nothing to lock: pip's own message
+        raise UsageError("`pip-tfmac lock` needs requirements to lock.",
+                         "pip-tfmac lock -o pylock.toml --target-env macos-arm64@3.11 -r requirements.txt")
     progress = StepProgress(enabled="-q" not in rest)
     try:
         outcome = lock(request, progress)
