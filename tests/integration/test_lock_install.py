@@ -57,7 +57,8 @@ def test_a_mac_lock_is_checked_for_its_metal_pair_and_a_linux_lock_refused_with_
         refused = run([*tool_command(), "install", *MAC, "-r", linux_only], env)
         assert refused.returncode == 67, refused.describe()
         assert "has no environment for macOS" in refused.stderr
-        assert "--target-env linux-x86_64@3.11 --target-env macos-arm64@3.11" in refused.stderr
+        assert ("--target-env linux-x86_64@3.11 --target-env macos-arm64@3.11 --index-url "
+                f"{url}/simple/ 'tensorflow==2.12.*'") in refused.stderr
         assert "Traceback" not in refused.stderr
 
 

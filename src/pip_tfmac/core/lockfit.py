@@ -47,7 +47,10 @@ def fix_command(view: LockView, target: Target, lock_path: str, requirements: st
 
 
 def requirements_hint(view: LockView) -> str:
-    """The lock's directly requested names are not recorded by PEP 751: name its TensorFlow."""
+    """What the lock was made from (pip-tfmac records it); for another tool's lock, PEP 751 does
+    not record the requested names: a placeholder naming its TensorFlow."""
+    if view.lock_args:
+        return shlex.join(view.lock_args)
     names = {canonicalize_name(str(p.get("name", ""))) for p in view.packages}
     tf = [n for n in TF_NAMES if n in names]
     return "REQUIREMENTS" if not tf else f"{tf[0]} ...  (the lock's own requirements)"

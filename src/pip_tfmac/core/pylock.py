@@ -114,8 +114,9 @@ def requires_python(envs: Sequence[LockedEnv]) -> str:
     return f"=={versions[0]}.*" if len(versions) == 1 else f">={versions[0]}"
 
 
-def build_lock(envs: Sequence[LockedEnv]) -> dict[str, Any]:
-    """The pylock.toml document (a dict for tomli-w) for these targets."""
+def build_lock(envs: Sequence[LockedEnv], lock_args: Sequence[str] = ()) -> dict[str, Any]:
+    """The pylock.toml document (a dict for tomli-w) for these targets. `lock_args`: the
+    requirements and install options it was locked from (no credentials), to lock it again."""
     markers = [e.marker for e in envs]
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
     for env in envs:
@@ -149,7 +150,7 @@ def build_lock(envs: Sequence[LockedEnv]) -> dict[str, Any]:
         "requires-python": requires_python(envs),
         "created-by": TOOL,
         "packages": packages,
-        "tool": {TOOL: {"lock-version": 1, "targets": tool_envs}},
+        "tool": {TOOL: {"lock-version": 1, "lock-args": list(lock_args), "targets": tool_envs}},
     }
 
 
@@ -173,6 +174,7 @@ class LockView:
     environments: tuple[str, ...]
     packages: tuple[Mapping[str, Any], ...]
     targets: tuple[Mapping[str, Any], ...] = field(default=())
+    lock_args: tuple[str, ...] = ()  # what pip-tfmac locked it from (empty: another tool's lock)
 
     def select(self, markers: Mapping[str, str]) -> dict[str, str]:
         """name -> version of the packages whose marker holds for these marker values."""
@@ -221,4 +223,6 @@ def read_lock(data: Mapping[str, Any], where: str) -> LockView:
         raise bad(str(exc)) from None
     tool = ((data.get("tool") or {}).get(TOOL) or {}) if isinstance(data.get("tool"), dict) else {}
     targets = tuple(t for t in tool.get("targets", []) if isinstance(t, dict)) if isinstance(tool, dict) else ()
-    return LockView(tuple(str(m) for m in environments), tuple(packages), targets)
+    args = tool.get("lock-args", []) if isinstance(tool, dict) else []
+    lock_args = tuple(str(a) for a in args) if isinstance(args, list) else ()
+    return LockView(tuple(str(m) for m in environments), tuple(packages), targets, lock_args)

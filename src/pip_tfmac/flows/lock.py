@@ -26,6 +26,7 @@ from pip_tfmac.errors import BadInputError
 from pip_tfmac.flows.plan import resolve
 from pip_tfmac.flows.resolution import Resolved
 from pip_tfmac.runners.pipargs import parse_install
+from pip_tfmac.wheelhouse.names import redact_url
 
 WHEELS_DIR = "wheels"
 TF_NAMES = ("tensorflow", "tensorflow-macos")
@@ -56,9 +57,19 @@ def _argv_for(request: LockRequest, target: Optional[TargetEnv]) -> list[str]:
 
 def lock(request: LockRequest, progress: Callable[[str], None]) -> LockOutcome:
     envs, to_copy = resolve_envs(request, progress)
-    document = build_lock(envs)
+    document = build_lock(envs, [_without_secrets(a) for a in request.install_args])
     copied = _write(request.output, document, to_copy)
     return LockOutcome(request.output, tuple(envs), copied)
+
+
+def _without_secrets(arg: str) -> str:
+    """An argument as recorded in the lock: URLs without user:password (`--index-url=URL` too)."""
+    if "://" not in arg:
+        return arg
+    if arg.startswith("--") and "=" in arg:
+        name, _, value = arg.partition("=")
+        return f"{name}={redact_url(value)}"
+    return redact_url(arg)
 
 
 def resolve_envs(request: LockRequest, progress: Callable[[str], None]) -> tuple[list[LockedEnv], dict[str, Path]]:
