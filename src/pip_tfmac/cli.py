@@ -52,6 +52,7 @@ Usage:
                                           the wheels pip-tfmac built or fetched
   pip-tfmac lock -o FILE [--target-env PLATFORM@PYTHON ...] REQS
                                           a PEP 751 pylock.toml for one or more targets
+  pip-tfmac install -r pylock.toml        check a lock against the target, then install it
   pip-tfmac export --uv [--target-env macos-arm64@X.Y ...] REQS
                                           the [tool.uv] settings for a GPU-paired uv lock
   pip-tfmac check-pair tensorflow==X tensorflow-metal==Y [--json]
