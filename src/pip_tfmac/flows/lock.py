@@ -119,7 +119,8 @@ def _locked_env(resolved: Resolved, request: LockRequest) -> tuple[LockedEnv, di
                 wheels.append(LockedWheel(name, item.version, filename, sha256,
                                           path=f"./{WHEELS_DIR}/{filename}"))
         else:
-            wheels.append(LockedWheel(name, item.version, filename, sha256, url=item.url))
+            # as pip records it, without user:password: pip and uv read those from netrc/keyring
+            wheels.append(LockedWheel(name, item.version, filename, sha256, url=redact_url(item.url)))
         if name in TF_NAMES:
             tensorflow = f"{name}=={item.version}"
         elif name == "tensorflow-metal":
