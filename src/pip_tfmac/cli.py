@@ -26,6 +26,8 @@ OWN_COMMANDS = {
     "wheelhouse": "pip_tfmac.commands.wheelhouse",
     "check-pair": "pip_tfmac.commands.check_pair",
     "shim": "pip_tfmac.commands.shim",
+    "lock": "pip_tfmac.commands.lock",
+    "export": "pip_tfmac.commands.export",
 }
 # pip commands that pip-tfmac may rewrite; they fall back to pip when nothing needs rewriting.
 REWRITTEN_COMMANDS = {
@@ -47,8 +49,13 @@ Usage:
   pip-tfmac doctor [--python PATH] [--json] [--fix [--dry-run]]
                                           diagnose an environment and say the fix
                                           (`repair` = doctor --fix)
-  pip-tfmac wheelhouse dir|list|info|verify|remove|purge
+  pip-tfmac wheelhouse dir|list|info|verify|remove|purge|publish URL
                                           the wheels pip-tfmac built or fetched
+  pip-tfmac lock -o FILE [--target-env PLATFORM@PYTHON ...] REQS
+                                          a PEP 751 pylock.toml for one or more targets
+  pip-tfmac install -r pylock.toml        check a lock against the target, then install it
+  pip-tfmac export --uv [--target-env macos-arm64@X.Y ...] REQS
+                                          the [tool.uv] settings for a GPU-paired uv lock
   pip-tfmac check-pair tensorflow==X tensorflow-metal==Y [--json]
                                           link-check a TF/metal pair from its wheels
   pip-tfmac shim enable|disable|status [--python PATH] [--json]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ['ExitCode', 'TfmacError', 'UsageError', 'BadInputError', 'UnsupportedTargetError', 'NoConsistentSetError', 'StrictError', 'CacheError', 'ResolutionError', 'EnvironmentError_', 'NoGpuError', 'VerifyFailedError']
+__all__ = ['ExitCode', 'TfmacError', 'UsageError', 'BadInputError', 'UnsupportedTargetError', 'NoConsistentSetError', 'StrictError', 'CacheError', 'ResolutionError', 'EnvironmentError_', 'NoGpuError', 'VerifyFailedError', 'PublishError']
 
 
 class ExitCode(IntEnum):
@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     INTERNAL = 75  # a bug in pip-tfmac: reported with a hint, traceback only on request
     LINK_BROKEN = 76  # check-pair: the plugin imports symbols no TensorFlow image exports
     HEALED = 77  # install: the GPU plugin it added broke `import tensorflow` and was removed
+    PUBLISH = 78  # wheelhouse publish: the index cannot be reached, refused the upload or the credentials
     INTERRUPTED = 130
 
 
@@ -98,3 +99,7 @@ class NoGpuError(TfmacError):
 
 class VerifyFailedError(TfmacError):
     exit_code = ExitCode.VERIFY_FAILED
+
+
+class PublishError(TfmacError):
+    exit_code = ExitCode.PUBLISH

@@ -34,6 +34,7 @@ class Resolved:
     built: list[str] = field(default_factory=list)
     wheelhouse: Optional["Wheelhouse"] = None
     arrivals: tuple[Arrival, ...] = ()  # family packages that came in by another road
+    own_wheels_only: bool = False  # pip sees only the wheels built for this plan (flows/lock)
 
     @property
     def requirements_file(self) -> str:
