@@ -39,6 +39,18 @@ def plan(args: list[str], env: dict[str, str], python: str = "3.11", cwd: Path |
     return result, (json.loads(result.stdout) if result.stdout.strip() else None)
 
 
+def pyproject(folder: Path, name: str, dependencies: list[str], extras: dict[str, list[str]] | None = None) -> Path:
+    """A local setuptools project (built by pip in an isolated build environment)."""
+    folder.mkdir()
+    extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in (extras or {}).items())
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "{name}"\nversion = "0.1"\ndependencies = {json.dumps(dependencies)}\n'
+        + (f"[project.optional-dependencies]\n{extra}" if extra else "")
+        + "[tool.setuptools]\npy-modules = []\n")
+    return folder
+
+
 def resolved(data: dict[str, Any]) -> dict[str, str]:
     return {item["name"].lower().replace("_", "-"): item["version"] for item in data["resolved"]}
 
@@ -87,19 +99,7 @@ def test_a_dependent_of_tensorflow_is_planned_gpu_paired(env: dict[str, str], tm
 
 
 def test_a_local_pyproject_project_is_planned(env: dict[str, str], tmp_path: Path) -> None:
-    project = tmp_path / "proj"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(textwrap.dedent("""\
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "uses-tf"
-        version = "0.1"
-        dependencies = ["tensorflow>=2.15,<2.19"]
-        [tool.setuptools]
-        py-modules = []
-        """))
+    project = pyproject(tmp_path / "proj", "uses-tf", ["tensorflow>=2.15,<2.19"])
     result, data = plan([str(project)], env)
     assert result.returncode == 0, result.describe()
     tf, metal = check_pair(data, "3.11")
@@ -176,21 +176,7 @@ def test_a_dependent_pinning_a_companion_without_arm64_build(env: dict[str, str]
 
 
 def test_an_extra_of_a_local_project_brings_tensorflow(env: dict[str, str], tmp_path: Path) -> None:
-    project = tmp_path / "withextra"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(textwrap.dedent("""\
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "with-extra"
-        version = "0.1"
-        dependencies = ["numpy"]
-        [project.optional-dependencies]
-        tf = ["tensorflow>=2.16,<2.18"]
-        [tool.setuptools]
-        py-modules = []
-        """))
+    project = pyproject(tmp_path / "withextra", "with-extra", ["numpy"], {"tf": ["tensorflow>=2.16,<2.18"]})
     result, data = plan([f"{project}[tf]"], env)
     assert result.returncode == 0, result.describe()
     tf, metal = check_pair(data, "3.11")
