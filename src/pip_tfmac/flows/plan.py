@@ -114,9 +114,13 @@ def changes_nothing(prepared: Resolved) -> bool:
 
 
 def resolve(args: InstallArgs, *, with_wheelhouse: bool = True, progress: Progress = quiet,
-            prepared: "Resolved | None" = None) -> Resolved:
-    """Plan, build what the plan needs, and let pip resolve it (see module doc)."""
+            prepared: "Resolved | None" = None, own_wheels_only: bool = False) -> Resolved:
+    """Plan, build what the plan needs, and let pip resolve it (see module doc).
+
+    `own_wheels_only`: pip sees only the wheels built for this plan, not the whole wheelhouse
+    (a lock of several targets: a Mac's alias wheel must not serve a Linux target)."""
     resolved = prepared if prepared is not None else prepare(args, progress)
+    resolved.own_wheels_only = own_wheels_only
     try:
         return _resolve(resolved, with_wheelhouse, progress)
     except BaseException:
@@ -135,6 +139,19 @@ def _build(resolved: Resolved, progress: Progress) -> None:
     # after the dry run (recheck_used_wheels) rather than re-hashing gigabytes each run.
     names = None if args.own.offline else [os.path.basename(b) for b in resolved.built]
     resolved.find_links = (str(wheelhouse.prepare(names)),)
+    if resolved.own_wheels_only and names is not None:
+        resolved.find_links = (own_wheels_view(resolved),)
+
+
+def own_wheels_view(resolved: Resolved) -> str:
+    """A find-links folder holding only the wheels built for this plan (copies, in the workdir)."""
+    import shutil
+
+    view = os.path.join(resolved.workdir, "built-wheels")
+    os.makedirs(view, exist_ok=True)
+    for path in resolved.built:
+        shutil.copyfile(path, os.path.join(view, os.path.basename(path)))
+    return view
 
 
 def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> Resolved:

@@ -35,6 +35,7 @@ class Resolved:
     built: list[str] = field(default_factory=list)
     wheelhouse: Optional["Wheelhouse"] = None
     arrivals: tuple[Arrival, ...] = ()  # family packages that came in by another road
+    own_wheels_only: bool = False  # pip sees only the wheels built for this plan (flows/lock)
     backend: Optional[Backend] = None  # None: pip (runners/pip.py); else --backend uv
 
     @property
