@@ -25,6 +25,9 @@ OWN_COMMANDS = {
     "repair": "pip_tfmac.commands.doctor",
     "wheelhouse": "pip_tfmac.commands.wheelhouse",
     "check-pair": "pip_tfmac.commands.check_pair",
+    "shim": "pip_tfmac.commands.shim",
+    "lock": "pip_tfmac.commands.lock",
+    "export": "pip_tfmac.commands.export",
 }
 # pip commands that pip-tfmac may rewrite; they fall back to pip when nothing needs rewriting.
 REWRITTEN_COMMANDS = {
@@ -46,10 +49,19 @@ Usage:
   pip-tfmac doctor [--python PATH] [--json] [--fix [--dry-run]]
                                           diagnose an environment and say the fix
                                           (`repair` = doctor --fix)
-  pip-tfmac wheelhouse dir|list|info|verify|remove|purge
+  pip-tfmac wheelhouse dir|list|info|verify|remove|purge|publish URL
                                           the wheels pip-tfmac built or fetched
+  pip-tfmac lock -o FILE [--target-env PLATFORM@PYTHON ...] REQS
+                                          a PEP 751 pylock.toml for one or more targets
+  pip-tfmac install -r pylock.toml        check a lock against the target, then install it
+  pip-tfmac export --uv [--target-env macos-arm64@X.Y ...] REQS
+                                          the [tool.uv] settings for a GPU-paired uv lock
   pip-tfmac check-pair tensorflow==X tensorflow-metal==Y [--json]
                                           link-check a TF/metal pair from its wheels
+  pip-tfmac shim enable|disable|status [--python PATH] [--json]
+                                          route bin/pip, python -m pip and %pip of one
+                                          environment through pip-tfmac (PIP_TFMAC_SHIM=0:
+                                          plain pip for one command)
 
 Options added to install/download/plan:
   --platform macos-arm64                  plan for Apple Silicon from any OS (with
@@ -71,6 +83,9 @@ Run `pip-tfmac help` for pip's own help. Exit codes are listed in the README.
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # Every pip that pip-tfmac starts is plain pip, also in an environment with the shim on
+    # (runners/shim_hook.py, INNER_VAR): the shim hands pip's install to us, never back.
+    os.environ["_PIP_TFMAC_RUNNING"] = "1"
     index, command = split_command(args)
     try:
         if command is None:

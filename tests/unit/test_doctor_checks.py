@@ -126,9 +126,14 @@ def test_tensorflow_macos_redirect_without_files_is_not_a_mix() -> None:
     ("tf_version", "metal_version", "severity", "fixed_to"),
     [
         ("2.18.1", "1.1.0", doctor_model.ERROR, "1.2.0"),  # known broken (#81987)
-        ("2.15.1", "1.0.1", doctor_model.ERROR, "1.1.0"),  # no rule pairs them
-        ("2.13.1", "1.1.0", doctor_model.ERROR, "1.0.1"),
-        ("2.19.0", "1.2.0", doctor_model.WARNING, None),  # unverified, and nothing verified exists
+        ("2.15.1", "1.0.1", doctor_model.ERROR, "1.1.0"),  # no rule pairs them; link-broken
+        # Changed with the link verdicts (issue 12): 1.1.0 links with 2.13.1 (was "not a pair
+        # it was built for", an error) and a verified 1.0.1 exists: a warning with the fix.
+        ("2.13.1", "1.1.0", doctor_model.WARNING, "1.0.1"),
+        # 1.2.0 with 2.19.0 was unverified (a warning); it is link-checked, the best evidence
+        # for 2.19: said as info, nothing to fix.
+        ("2.19.0", "1.2.0", doctor_model.INFO, None),
+        ("2.20.0", "1.2.0", doctor_model.ERROR, None),  # link-broken, nothing links with 2.20
     ],
 )
 def test_metal_pairing(tf_version: str, metal_version: str, severity: str, fixed_to) -> None:
@@ -137,6 +142,8 @@ def test_metal_pairing(tf_version: str, metal_version: str, severity: str, fixed
     if fixed_to:
         assert finding.action is not None
         assert finding.action.steps == (("install", f"tensorflow-metal=={fixed_to}"),)
+    elif severity == doctor_model.INFO:
+        assert finding.action is None and "link-checked from the wheels" in finding.message
     else:
         assert finding.action is None
         assert "uninstall tensorflow-metal" in finding.fix
@@ -149,7 +156,8 @@ def test_metal_pairing_comes_from_the_knowledge_files() -> None:
         knowledge.MetalPair(p.tensorflow, p.metal, p.min_macos, knowledge.VERIFIED, "", "", "")
         for p in real.metal_pairs
     ]
-    trusting = knowledge.Knowledge(**{**real.__dict__, "metal_pairs": tuple(verified)})
+    # Without link verdicts too: a link-broken verdict overrides a curated `verified`.
+    trusting = knowledge.Knowledge(**{**real.__dict__, "metal_pairs": tuple(verified), "links": None})
     env = Environment("py", MAC, (tf("2.18.1"), metal("1.1.0")))
     assert "metal-pairing" in ids(doctor_rules.diagnose(env, (), real))
     assert "metal-pairing" not in ids(doctor_rules.diagnose(env, (), trusting))
@@ -294,3 +302,13 @@ def test_plan_removes_first_and_installs_in_one_pip_run() -> None:
     assert {"tensorflow==2.15.1", "tensorflow-metal==1.1.0", "b>=2"} <= set(plain[0].args)
     forced = [s for s in steps if "--force-reinstall" in s.args]
     assert len(forced) == 1 and {"numpy==1.26.4", "h5py==3.10.0"} <= set(forced[0].args)
+
+
+def test_doctor_reports_the_shim_on_as_info_and_stale_with_its_repair() -> None:
+    from pip_tfmac.core.doctor_rules import shim_findings
+
+    assert shim_findings("off", "pip-tfmac shim off", "/v/bin/python") == []
+    (on,) = shim_findings("on", "pip-tfmac shim on: bin/pip, python -m pip", "/v/bin/python")
+    assert (on.id, on.severity, on.is_problem) == ("shim", "info", False)
+    (stale,) = shim_findings("stale", "pip-tfmac shim stale: pip 23.3 is unsupported", "/v/bin/python")
+    assert stale.is_problem and "shim enable --python /v/bin/python" in stale.fix

@@ -567,8 +567,9 @@ def test_rosetta_target_is_not_macos_arm64() -> None:
 def test_py313_explicit_metal_is_an_error() -> None:
     plan = step1(["tensorflow", "tensorflow-metal"], mac("3.13"))
     assert error_kinds(plan) == ["UnsupportedTargetError"]
-    assert plan.errors[0].message == (
-        "tensorflow-metal has no build for Python 3.13 (it exists for Python 3.9, 3.10, 3.11, 3.12).")
+    assert plan.errors[0].message.startswith(
+        "tensorflow-metal has no build for Python 3.13 (it exists for Python 3.9, 3.10, 3.11, 3.12). "
+        "No TensorFlow with a Python 3.13 wheel (2.21.0, 2.20.0) links with tensorflow-metal 1.2.0")
     assert "3.12" in plan.errors[0].remedy
 
 
@@ -576,8 +577,10 @@ def test_py313_implicit_metal_is_a_warning() -> None:
     plan = step2(["tensorflow"], mac("3.13"), report(tensorflow="2.21.0"))
     assert plan.errors == ()
     assert plan.wants_gpu is False
-    assert plan.warnings == (("tensorflow-metal has no build for Python 3.13 (it exists for Python 3.9, "
-                             "3.10, 3.11, 3.12). TensorFlow will run on the CPU."),)
+    (warning,) = plan.warnings
+    assert warning.startswith("tensorflow-metal has no build for Python 3.13 (it exists for Python 3.9, "
+                              "3.10, 3.11, 3.12). TensorFlow will run on the CPU. No TensorFlow with a "
+                              "Python 3.13 wheel (2.21.0, 2.20.0) links with tensorflow-metal 1.2.0")
     assert plan.requirements == ("tensorflow",)
 
 
@@ -628,48 +631,45 @@ def test_no_metal_with_explicit_metal_is_a_usage_error() -> None:
     assert error_kinds(plan) == ["UsageError"]
 
 
-@pytest.mark.parametrize("tf", ["2.19.1", "2.20.0"])
-def test_allow_unverified_metal_pairs_new_tf_with_1_2_0(tf: str) -> None:
-    minor = tf.rsplit(".", 1)[0]
-    plan = step2([f"tensorflow=={minor}.*"], mac("3.11"), report(tensorflow=tf), allow_unverified_metal=True)
-    assert plan.requirements == (f"tensorflow=={minor}.*", "tensorflow-metal==1.2.0")
+# The pairs 1.2.0 x TF 2.16-2.17 and 2.19+ were `unverified` (usable only with
+# --allow-unverified-metal) until knowledge/links.toml gave them link verdicts (issue 12):
+# 2.16, 2.17 and 2.19 are link-checked, 2.20 and 2.21 link-broken. tests/unit/test_plan_link_states.py
+# tests each state; these are the former unverified cases as they plan now.
+
+
+def test_pinned_tf_219_gets_the_link_checked_plugin_without_opt_in() -> None:
+    plan = step2(["tensorflow==2.19.*"], mac("3.11"), report(tensorflow="2.19.1"))
+    assert plan.requirements == ("tensorflow==2.19.*", "tensorflow-metal==1.2.0")
     assert kinds(plan) == ["pin", "add"]
-    assert len(plan.warnings) == 1
-    assert plan.warnings[0].startswith(f"tensorflow {minor} goes with tensorflow-metal ==1.2.* (unverified): ")
-    assert plan.warnings[0].endswith("Installed because --allow-unverified-metal was given.")
+    assert "link-checked from the wheels, not run on a Mac" in action(plan, "add").reason
 
 
-@pytest.mark.parametrize("tf", ["2.19.1", "2.20.0"])
-def test_unverified_pair_not_used_without_opt_in(tf: str) -> None:
-    minor = tf.rsplit(".", 1)[0]
-    plan = step2([f"tensorflow=={minor}.*"], mac("3.11"), report(tensorflow=tf))
-    assert plan.requirements == (f"tensorflow=={minor}.*",)
+@pytest.mark.parametrize("allow", [False, True])
+def test_tf_220_is_link_broken_with_every_plugin_even_opted_in(allow: bool) -> None:
+    plan = step2(["tensorflow==2.20.*"], mac("3.11"), report(tensorflow="2.20.0"), allow_unverified_metal=allow)
+    assert plan.requirements == ("tensorflow==2.20.*",)
     assert kinds(plan) == ["cpu-only", "pin"]
-    assert plan.warnings[0].endswith(f"An untested pair exists ({minor} with tensorflow-metal 1.2.0): "
-                                     "--allow-unverified-metal opts in.")
+    assert "tensorflow-metal 1.2.0 with TensorFlow 2.20.0 is link-broken" in plan.warnings[0]
+    assert "e.g. _TF_DeleteStatus" in plan.warnings[0]
 
 
-def test_explicit_metal_with_unverified_tf_is_an_error_naming_the_opt_in() -> None:
-    plan = step1(["tensorflow==2.19.*", "tensorflow-metal"], mac("3.11"))
-    assert error_kinds(plan) == ["NoConsistentSetError"]
-    assert plan.errors[0].message == (
-        "no TensorFlow admitted by the request has a tensorflow-metal plugin that works for Python 3.11 "
-        "(admitted: 2.19). An untested pair exists (2.19 with tensorflow-metal 1.2.0): "
-        "--allow-unverified-metal opts in.")
+def test_explicit_metal_with_tf_219_is_pinned_to_the_link_checked_plugin() -> None:
+    plan = step2(["tensorflow==2.19.*", "tensorflow-metal"], mac("3.11"), report(tensorflow="2.19.1"))
+    assert plan.errors == ()
+    assert action(plan, "pin", "tensorflow-metal").to == "tensorflow-metal==1.2.0"
 
 
-def test_allow_unverified_metal_lifts_the_preference() -> None:
+def test_allow_unverified_metal_keeps_the_verified_preference() -> None:
+    """Verified pairs come first: the flag admits unverified pairs, it does not rank them above."""
     plan = step1(["tensorflow"], mac("3.11"), allow_unverified_metal=True)
-    assert "prefer" not in kinds(plan)
-    assert plan.constraints == ()
+    assert kinds(plan) == ["prefer", "alias"]
+    assert plan.constraints == ("tensorflow<2.19",)
 
 
-def test_py312_tf_216_has_only_an_unverified_plugin() -> None:
-    """1.1.0 (the verified plugin of 2.16) has no cp312 wheel; 1.2.0 with 2.16 is untested."""
-    plain = step2(["tensorflow==2.16.*"], mac("3.12"), report(tensorflow="2.16.2"))
-    assert kinds(plain) == ["cpu-only", "pin"]
-    opted = step2(["tensorflow==2.16.*"], mac("3.12"), report(tensorflow="2.16.2"), allow_unverified_metal=True)
-    assert opted.requirements == ("tensorflow==2.16.*", "tensorflow-metal==1.2.0")
+def test_py312_tf_216_gets_the_link_checked_plugin() -> None:
+    """1.1.0 (the verified plugin of 2.16) has no cp312 wheel; 1.2.0 with 2.16.2 links."""
+    plan = step2(["tensorflow==2.16.*"], mac("3.12"), report(tensorflow="2.16.2"))
+    assert plan.requirements == ("tensorflow==2.16.*", "tensorflow-metal==1.2.0")
 
 
 # -- companions --------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ the Linux machines that run pip-tfmac's tests. It imitates ONLY the calls pip-tf
 makes (tf.__version__, tf.config.list_physical_devices, tf.config.experimental.
 get_device_details, tf.device, tf.ones, tf.matmul, tf.reduce_sum, Tensor.device), and its
 behaviour is set by fake_config.json beside it: how many GPUs, whether ops pinned to a GPU
-really land there, wrong results, and the ways a real import dies.
+really land there, wrong results, and the ways a real import dies ("symbol-if-plugin": dyld's
+"Symbol not found" only while a libmetal_plugin.dylib is installed, as a mismatched plugin does).
 """
 import contextlib, ctypes, json, os, signal, sys, time, types
 
@@ -53,7 +54,8 @@ elif _crash == "hang":
     time.sleep(600)
 elif _crash == "stdout-noise":
     print("{not json} noise a native library printed on stdout")
-elif _crash == "symbol":
+elif _crash == "symbol" or (_crash == "symbol-if-plugin" and os.path.exists(
+        os.path.join(_here, "..", "tensorflow-plugins", "libmetal_plugin.dylib"))):
     class NotFoundError(Exception):
         pass
     NotFoundError.__module__ = "tensorflow.python.framework.errors_impl"

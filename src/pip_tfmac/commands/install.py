@@ -15,10 +15,12 @@ from pip_tfmac.commands._common import asks_for_help
 from pip_tfmac.commands.progress import StepProgress, quiet_level
 from pip_tfmac.commands.render_plan import plan_block, print_plan, warnings_to_stderr
 from pip_tfmac.commands.render_verify import render as render_verify
+from pip_tfmac.commands.render_verify import render_heal
 from pip_tfmac.errors import BadInputError, UsageError
 from pip_tfmac.core.detect import Arrival
 from pip_tfmac.flows.any_road import first_run
-from pip_tfmac.flows.install import install
+from pip_tfmac.flows.install import exit_code, install
+from pip_tfmac.flows.lockinstall import pylock_files
 from pip_tfmac.flows.target import ensure_changeable
 from pip_tfmac.flows.verify import verify
 from pip_tfmac.flows.plan import changes_nothing, needs_planning, prepare, resolve
@@ -32,6 +34,11 @@ from pip_tfmac.runners.reqfile import PipCrashingInput
 def run_install(args: list[str], index: int) -> int:
     if asks_for_help(args[index + 1 :]):
         return exec_pip(args)
+    locks, _without = pylock_files(list(args[index + 1 :]))
+    if locks:  # PEP 751 locks: checked for the target, then installed by pip (commands/lockinstall)
+        from pip_tfmac.commands.lockinstall import run_lock_install
+
+        return run_lock_install(args, index, locks)
     _own, rest, _shorthand = split_own(list(args[index + 1 :]))
     try:
         parsed = parse_install(args, index, "install")
@@ -59,10 +66,10 @@ def run_install(args: list[str], index: int) -> int:
             return exec_pip([*args[: index + 1], *rest])
         if not first.needs_plan:
             if first.installed_tensorflow and not parsed.own.no_verify and not parsed.target_dir:
-                report = verify(python, require_gpu=parsed.own.require_gpu,
-                                timeout=parsed.own.verify_timeout)
-                print(render_verify(report))
-                return int(report.exit_code)
+                checked = verify(python, require_gpu=parsed.own.require_gpu,
+                                 timeout=parsed.own.verify_timeout)
+                print(render_verify(checked))
+                return int(checked.exit_code)
             return first.exit_code
         arrivals = first.arrivals
         print("pip-tfmac: TensorFlow comes in through " + "; ".join(
@@ -97,12 +104,17 @@ def run_install(args: list[str], index: int) -> int:
             print(f"Successfully installed {outcome.fast_path_count} packages from the wheelhouse (cached fast path)",
                   file=sys.stderr if as_json else sys.stdout)
         code = outcome.pip_exit_code
-        report: dict[str, Any] = {"version": 1, "plan": resolved.to_json(), "pip_exit_code": code, "verify": None}
+        report: dict[str, Any] = {"version": 1, "backend": resolved.backend_name, "plan": resolved.to_json(),
+                                  "pip_exit_code": code, "verify": None}
         if outcome.verify is not None:
             report["verify"] = outcome.verify.to_json()
             if not as_json:
                 print(render_verify(outcome.verify))
-            code = int(outcome.verify.exit_code)
+            code = exit_code(outcome)
+        if outcome.heal is not None:
+            report["heal"] = outcome.heal.to_json()
+            if not as_json:
+                print(render_heal(outcome.heal))
         if as_json:
             print(json.dumps(report, indent=2))
         return code

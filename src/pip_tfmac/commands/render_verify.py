@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pip_tfmac.errors import ExitCode
+from pip_tfmac.core.selfheal import HealOutcome
 from pip_tfmac.core.verify_report import CRASHED, GPU, IMPORT_FAILED, PROBE_ERROR, TIMEOUT, VerifyReport
 from pip_tfmac.flows.verify import verify
 
@@ -56,6 +57,14 @@ def render(report: VerifyReport) -> str:
     width = max(len(k) for k, _ in rows)
     lines = ["pip-tfmac verify"]
     lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+    return "\n".join(lines)
+
+def render_heal(heal: HealOutcome) -> str:
+    """The self-heal block printed after verify's table: what pip-tfmac did, and the CPU check."""
+    lines = ["pip-tfmac self-heal", f"  {heal.message()}"]
+    if heal.after is not None:
+        lines.append(f"  After: {_headline(heal.after)}")
+    lines.append(f"  Exit code {int(heal.exit_code)}")
     return "\n".join(lines)
 
 def _headline(report: VerifyReport) -> str:

@@ -1,4 +1,4 @@
-"""`pip-tfmac wheelhouse dir|list|info|verify|remove PATTERN|purge` (and `pip-tfmac cache verify`).
+"""`pip-tfmac wheelhouse dir|list|info|verify|remove PATTERN|purge|publish URL` (and `pip-tfmac cache verify`).
 
 The wheels pip-tfmac built (alias and patched wheels) or fetched through pip, in pip's own
 `cache` style. `pip-tfmac cache ...` stays pip's command (so `alias pip=pip-tfmac` is safe),
@@ -74,6 +74,10 @@ def _parser(word: str) -> argparse.ArgumentParser:
 def run(args: list[str], index: int | None) -> int:
     word = args[index] if index is not None else "wheelhouse"
     rest = args[(index + 1) if index is not None else 0 :]
+    if word == "wheelhouse" and rest[:1] == ["publish"]:
+        from pip_tfmac.commands.publish import run as publish
+
+        return publish(args, index)
     p = _parser("wheelhouse" if word != "cache" else "cache")
     try:
         ns = p.parse_args(rest)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from packaging.requirements import InvalidRequirement, Requirement
 from pip_tfmac.core.errors import ExitCode
 from pip_tfmac.core.verify_report import MachineFacts
+from pip_tfmac.core.linkcheck import LinkVerdict
 
 
 SCHEMA = 1
@@ -72,6 +73,10 @@ class Environment:
     python: str
     facts: MachineFacts
     distributions: tuple[Distribution, ...]
+    # The link check of the installed plugin against the installed TensorFlow images
+    # (flows/doctor gathers it): None when not run, with `metal_link_skipped` saying why.
+    metal_link: LinkVerdict | None = None
+    metal_link_skipped: str = ""
 
     def get(self, name: str) -> Distribution | None:
         key = canonicalize_name(name)

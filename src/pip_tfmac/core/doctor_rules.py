@@ -12,7 +12,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from pip_tfmac.core import knowledge as kn
-from pip_tfmac.core.doctor_model import Distribution, ERROR, Environment, Finding, FixAction, KERAS, SEVERITY_ORDER, TF_KERAS, TF_PACKAGE, WARNING
+from pip_tfmac.core.doctor_link import link_finding
+from pip_tfmac.core.doctor_model import Distribution, ERROR, Environment, Finding, FixAction, INFO, KERAS, SEVERITY_ORDER, TF_KERAS, TF_PACKAGE, WARNING
 from pip_tfmac.core.wheel_tags import foreign_wheels
 
 
@@ -96,7 +97,7 @@ def _metal(env: Environment, k: kn.Knowledge, tf: Version | None) -> list[Findin
     metal_version = metal.parsed_version if metal else None
     python = f.python_minor
     # macOS too old for the plugin: the pair's own minimum, else the lowest any pair needs.
-    pair = k.metal_state(tf, metal_version) if tf and metal_version else None
+    pair = k.pair_state(tf, metal_version) if tf and metal_version else None
     if pair is not None:
         needed = pair.min_macos
     else:
@@ -156,7 +157,7 @@ def _metal(env: Environment, k: kn.Knowledge, tf: Version | None) -> list[Findin
                 "metal-missing",
                 WARNING,
                 f"TensorFlow {tf} is installed without the Metal plugin: it runs on the CPU only",
-                f"`pip install tensorflow-metal=={choice.version}` (verified with TF {tf})"
+                f"`pip install tensorflow-metal=={choice.version}` ({choice.pair.state} with TF {tf})"
                 if choice
                 else f"no tensorflow-metal is verified with TF {tf} for Python {python}; "
                 "`pip-tfmac install --allow-unverified-metal tensorflow-metal` tries an untested "
@@ -169,17 +170,30 @@ def _metal(env: Environment, k: kn.Knowledge, tf: Version | None) -> list[Findin
         return out
     if metal_version is None:
         return out
+    linked = link_finding(env, tf, metal, choice)  # the installed files' own verdict first
+    if linked is not None:
+        return out + [linked]
     state = pair.state if pair else None
     if state == kn.VERIFIED:
         return out
+    if state == kn.LINK_CHECKED and choice is not None and choice.version == metal_version:
+        # The best evidence there is for this TF: said, not a problem (exit code unchanged).
+        assert pair is not None
+        return out + [Finding("metal-pairing", INFO,
+                              f"tensorflow-metal {metal.version} with TensorFlow {tf}: {pair.evidence}",
+                              "nothing to do; `pip-tfmac verify` runs it on this Mac")]
     if state == kn.UNVERIFIED:
         severity, why = WARNING, "a pair nobody has published a test of"
+    elif state == kn.LINK_CHECKED:
+        severity, why = WARNING, "only link-checked, and a verified plugin exists"
     elif state == kn.BROKEN:
         severity, why = ERROR, f"known broken: {pair.evidence}" if pair else "known broken"
+    elif state == kn.LINK_BROKEN:
+        severity, why = ERROR, f"link-broken: {pair.evidence}" if pair else "link-broken"
     else:
         severity, why = ERROR, "not a pair tensorflow-metal was built for"
     if choice is not None and choice.version != metal_version:
-        fix = f"`pip install tensorflow-metal=={choice.version}` (verified with TF {tf})"
+        fix = f"`pip install tensorflow-metal=={choice.version}` ({choice.pair.state} with TF {tf})"
         action = FixAction((("install", f"tensorflow-metal=={choice.version}"),))
     elif choice is not None:
         return out
@@ -312,3 +326,15 @@ def _pip_check(env: Environment, lines: Sequence[str], earlier: list[Finding]) -
                 fix = f"reinstall {ns.group(1)} for this interpreter"
         out.append(Finding("pip-check", ERROR, f"pip check: {line}", fix, action))
     return out
+
+
+def shim_findings(state: str, summary: str, python: str) -> list[Finding]:
+    """The per-environment hook (`pip-tfmac shim`): on is worth knowing (pip's installs there are
+    planned), stale is a problem (pip upgraded under it, pip-tfmac moved or removed)."""
+    if state == "on":
+        return [Finding("shim", INFO, summary, "")]
+    if state == "stale":
+        return [Finding("shim", WARNING, summary,
+                        f"`pip-tfmac shim enable --python {python}` repairs it; "
+                        f"`pip-tfmac shim disable --python {python}` removes it")]
+    return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ['ExitCode', 'TfmacError', 'UsageError', 'BadInputError', 'UnsupportedTargetError', 'NoConsistentSetError', 'StrictError', 'CacheError', 'ResolutionError', 'EnvironmentError_', 'NoGpuError', 'VerifyFailedError']
+__all__ = ['ExitCode', 'TfmacError', 'UsageError', 'BadInputError', 'UnsupportedTargetError', 'NoConsistentSetError', 'StrictError', 'CacheError', 'ResolutionError', 'EnvironmentError_', 'NoGpuError', 'VerifyFailedError', 'PublishError']
 
 
 class ExitCode(IntEnum):
@@ -27,6 +27,8 @@ class ExitCode(IntEnum):
     ENVIRONMENT = 74  # target environment cannot be changed (PEP 668, read-only, missing)
     INTERNAL = 75  # a bug in pip-tfmac: reported with a hint, traceback only on request
     LINK_BROKEN = 76  # check-pair: the plugin imports symbols no TensorFlow image exports
+    HEALED = 77  # install: the GPU plugin it added broke `import tensorflow` and was removed
+    PUBLISH = 78  # wheelhouse publish: the index cannot be reached, refused the upload or the credentials
     INTERRUPTED = 130
     CLOSED_PIPE = 141  # the reader of stdout went away (`| head -1`): quiet, as after SIGPIPE
 
@@ -98,3 +100,7 @@ class NoGpuError(TfmacError):
 
 class VerifyFailedError(TfmacError):
     exit_code = ExitCode.VERIFY_FAILED
+
+
+class PublishError(TfmacError):
+    exit_code = ExitCode.PUBLISH

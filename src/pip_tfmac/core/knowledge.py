@@ -4,7 +4,9 @@ Everything the planner decides comes from here: which distribution provides Tens
 macOS arm64, which tensorflow-metal goes with which TF minor (and how sure we are), which
 companions are coupled to the TF minor, and which releases have arm64 wheels per Python.
 The files are package data, read by pip_tfmac.knowledge.load(); this module only parses
-their content (no I/O).
+their content (no I/O). load() also attaches the link verdicts (links.toml, core/links.py), and
+Knowledge.pair_state() combines them with the curated pairing: the state the planner, doctor and
+the messages use (verified, link-checked, unverified, link-broken, broken).
 """
 
 from __future__ import annotations
@@ -16,9 +18,17 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from pip_tfmac.core.linkcheck import LINK_BROKEN, LINK_CHECKED
+from pip_tfmac.core.links import LinkRecord, LinkTable
+
 VERIFIED = "verified"
 UNVERIFIED = "unverified"
 BROKEN = "broken"
+# How sure a usable pair is, best first: a verified pair beats a link-checked one (linking is
+# not running), which beats an unverified one (only with --allow-unverified-metal).
+USABLE_ORDER = (VERIFIED, LINK_CHECKED, UNVERIFIED)
+NEVER = (BROKEN, LINK_BROKEN)
+LINKS_SOURCE = "knowledge/links.toml"
 
 
 def minor_of(version: Version) -> str:
@@ -145,6 +155,7 @@ class Knowledge:
     elsewhere: tuple[ElsewhereRename, ...] = ()
     undeclared: tuple[UndeclaredBound, ...] = ()
     boundaries: Mapping[str, Boundary] = field(default_factory=dict)
+    links: Optional[LinkTable] = None  # link verdicts (links.toml); None: curated states only
 
     def rename_elsewhere(self, name: str) -> Optional[ElsewhereRename]:
         for rule in self.elsewhere:
@@ -210,31 +221,75 @@ class Knowledge:
     def metal_choice(
         self, tf_version: Version, python: str, *, allow_unverified: bool = False
     ) -> Optional[MetalChoice]:
-        """The best tensorflow-metal for a TF version and Python: verified first; an unverified
-        pair only when the user opted in; never a broken one. Newest patch release wins."""
+        """The best tensorflow-metal for a TF version and Python: verified first, then
+        link-checked, then (opted in) unverified; never broken or link-broken. Newest wins
+        within a state."""
         choices = self.metal_choices(tf_version, python, allow_unverified=allow_unverified)
         return choices[0] if choices else None
 
     def metal_choices(
         self, tf_version: Version, python: str, *, allow_unverified: bool = False
     ) -> tuple[MetalChoice, ...]:
-        """Every usable tensorflow-metal for a TF version and Python, best first (verified before
-        unverified, newest first); never a broken pair."""
+        """Every usable tensorflow-metal for a TF version and Python, best first (by
+        USABLE_ORDER, newest first within a state); never a broken or link-broken pair."""
         wheels = self.arm64_versions("tensorflow-metal", python) or ()
-        states = (VERIFIED, UNVERIFIED) if allow_unverified else (VERIFIED,)
-        out: list[MetalChoice] = []
-        for state in states:
-            for pair in self.metal_pairs_for(tf_version):
-                if pair.state == state:
-                    out += [MetalChoice(v, pair) for v in wheels if pair.metal.contains(v)]
-        return tuple(out)
+        states = USABLE_ORDER if allow_unverified else USABLE_ORDER[:-1]
+        found = [(pair, v) for v in wheels
+                 for pair in [self.pair_state(tf_version, v)] if pair is not None]
+        return tuple(MetalChoice(v, pair) for state in states for pair, v in found
+                     if pair.state == state)
+
+    def refused_metal(self, tf_version: Version, python: str) -> Optional[MetalChoice]:
+        """The newest plugin wheel for this Python whose pair with `tf_version` is link-broken
+        (or broken): what a CPU plan names as its reason."""
+        for v in self.arm64_versions("tensorflow-metal", python) or ():
+            pair = self.pair_state(tf_version, v)
+            if pair is not None and pair.state in NEVER:
+                return MetalChoice(v, pair)
+        return None
 
     def metal_state(self, tf_version: Version, metal_version: Version) -> Optional[MetalPair]:
-        """The pair rule that covers this exact combination, if any."""
+        """The curated pair rule that covers this exact combination, if any."""
         for pair in self.metal_pairs_for(tf_version):
             if pair.metal.contains(metal_version, True):
                 return pair
         return None
+
+    def link_record(self, tf_version: Version, metal_version: Version) -> Optional[LinkRecord]:
+        return self.links.record(tf_version, metal_version) if self.links is not None else None
+
+    def pair_state(self, tf_version: Version, metal_version: Version) -> Optional[MetalPair]:
+        """The pair as the planner sees it: the curated rule combined with the link verdict.
+
+        A curated `broken` stays broken; a link-broken verdict wins over any other curated
+        state (one missing symbol fails `import tensorflow`, whatever a table printed); a
+        curated `verified` stays verified; a link-checked verdict lifts an `unverified` or
+        missing rule; an unverified rule with no verdict stays unverified.
+        """
+        curated = self.metal_state(tf_version, metal_version)
+        record = self.link_record(tf_version, metal_version)
+        if curated is not None and curated.state in (BROKEN, VERIFIED):
+            if curated.state == BROKEN or record is None or record.links:
+                return curated
+        if record is None:
+            return curated
+        state = LINK_CHECKED if record.links else LINK_BROKEN
+        evidence = record.evidence()
+        if record.links:
+            evidence = f"link-checked from the wheels, not run on a Mac: {evidence}"
+        needed = [v for v in record.min_macos.values() if v is not None]
+        min_macos = curated.min_macos if curated is not None else max(needed, default=(12, 0))
+        return MetalPair(
+            tensorflow=SpecifierSet(f"=={tf_version}"), metal=SpecifierSet(f"=={metal_version}"),
+            min_macos=min_macos, state=state, literal=curated.literal if curated else "",
+            evidence=evidence, source=LINKS_SOURCE,
+        )
+
+    def newest_metal(self) -> Optional[Version]:
+        """The newest tensorflow-metal release with a wheel for any Python."""
+        every = [v for vs in self.wheels.get(canonicalize_name("tensorflow-metal"), {}).values()
+                 for v in vs]
+        return max(every, default=None)
 
     def metal_wheel_pythons(self) -> tuple[str, ...]:
         return tuple(py for py, vs in self.wheels.get(canonicalize_name("tensorflow-metal"), {}).items() if vs)

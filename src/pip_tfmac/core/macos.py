@@ -12,7 +12,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from pip_tfmac.core.knowledge import Knowledge, MetalChoice, minor_of
+from pip_tfmac.core.knowledge import VERIFIED, Knowledge, MetalChoice, minor_of
+from pip_tfmac.core.metal_evidence import best_evidence, newer_python_note
 from pip_tfmac.core.plan import (ALIAS_LABEL, METAL, TENSORFLOW, TENSORFLOW_MACOS, Action, AliasWheel, Draft, Plan,
                                  PlanOptions, Problem, applies, format_requirement, tf_minors, versions_text)
 from pip_tfmac.core.requests import Request
@@ -270,10 +271,12 @@ def _metal_possible(target: Target, knowledge: Knowledge, draft: Draft,
             )
     if problem is None:
         return True
+    # What the link verdicts say about this Python (empty unless the Python lacks a plugin).
+    note = newer_python_note(knowledge, py) if py not in knowledge.metal_wheel_pythons() else ""
     if metal_request is not None:
-        draft.errors.append(problem)
+        draft.errors.append(Problem(problem.kind, problem.message + note, problem.remedy))
     elif wants_gpu:
-        draft.warnings.append(problem.message + " TensorFlow will run on the CPU.")
+        draft.warnings.append(problem.message + " TensorFlow will run on the CPU." + note)
     return False
 
 def _prefer_metal_capable(candidates: Sequence[Version], target: Target, knowledge: Knowledge,
@@ -301,12 +304,17 @@ def _prefer_metal_capable(candidates: Sequence[Version], target: Target, knowled
         ]
         if matching:
             usable = matching
+    usable = best_evidence(usable, capable)
     newest = candidates[0]
     if not usable:
         message = (
             f"no TensorFlow admitted by the request has a tensorflow-metal plugin that works for Python {py} "
             f"(admitted: {', '.join(tf_minors(candidates))}); TensorFlow will run on the CPU."
         )
+        refused = knowledge.refused_metal(candidates[0], py)
+        if refused is not None:
+            message += (f" tensorflow-metal {refused.version} with TensorFlow {candidates[0]} is "
+                        f"{refused.pair.state}: {refused.pair.evidence}.")
         unverified = [v for v in candidates if knowledge.metal_choice(v, py, allow_unverified=True)]
         if unverified and not options.allow_unverified_metal:
             message += (" An untested pair exists (" + minor_of(unverified[0]) + " with tensorflow-metal "
@@ -331,6 +339,8 @@ def _prefer_metal_capable(candidates: Sequence[Version], target: Target, knowled
         f"(tensorflow-metal {choice.version}, {choice.pair.state}), so the plan prefers it and the GPU is used; "
         "--no-metal plans the newest TensorFlow for the CPU instead"
     )
+    if choice.pair.state != VERIFIED:
+        reason += f" (evidence: {choice.pair.evidence})"
     if wanted_metal is not None and minor_of(best) != minor_of(newest):
         reason = f"the requested tensorflow-metal{wanted_metal} is built for TensorFlow {minor_of(best)}"
     draft.constraints.append(line)

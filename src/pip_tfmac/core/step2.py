@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from pip_tfmac.core.knowledge import Knowledge, minor_of
+from pip_tfmac.core.knowledge import LINK_CHECKED, NEVER, VERIFIED, Knowledge, minor_of
 from pip_tfmac.core.plan import (TENSORFLOW, TENSORFLOW_MACOS, Action, Draft, Plan, PlanOptions, Problem,
                                  versions_text)
 
@@ -114,9 +114,13 @@ def _pair_metal(plan: Plan, draft: Draft, tf_version: Version, metal_req: Option
     if choice is None:
         message = f"TensorFlow {tf_version} has no tensorflow-metal that works for Python {py}"
         unverified = knowledge.metal_choice(tf_version, py, allow_unverified=True)
+        refused = knowledge.refused_metal(tf_version, py)
         if unverified is not None and not options.allow_unverified_metal:
             message += (f" (tensorflow-metal {unverified.version} is an untested pair: "
                         f"{unverified.pair.evidence}; --allow-unverified-metal opts in)")
+        elif refused is not None and unverified is None:
+            message += (f" (tensorflow-metal {refused.version} is {refused.pair.state}: "
+                        f"{refused.pair.evidence})")
         if metal_req is not None:
             draft.errors.append(Problem("NoConsistentSetError", message + ".",
                                         "pin a TensorFlow that has a plugin (for example tensorflow==2.18.*), or drop tensorflow-metal"))
@@ -129,14 +133,22 @@ def _pair_metal(plan: Plan, draft: Draft, tf_version: Version, metal_req: Option
         return
     if metal_req is not None:
         # A pin inside the right series (0.5.0 for TF 2.9) is the user's choice: keep it.
+        # Only within the best evidence there is: a pin on a link-checked plugin is corrected
+        # to the verified one when TF has one (verified first), kept when TF has none.
         for other in knowledge.metal_choices(tf_version, py, allow_unverified=options.allow_unverified_metal):
+            if other.pair.state != choice.pair.state:
+                break
             if metal_req.specifier.contains(other.version, prereleases=True):
                 choice = other
                 break
     line = f"tensorflow-metal=={choice.version}"
     source = choice.pair.source
     pair_text = f"tensorflow {minor_of(tf_version)} goes with tensorflow-metal {choice.pair.metal} ({choice.pair.state})"
-    if choice.pair.state != "verified":
+    if choice.pair.state == LINK_CHECKED:
+        # Planned only because the request admits no verified pair: the plan names its evidence.
+        pair_text = f"tensorflow {tf_version} with tensorflow-metal {choice.version}: {choice.pair.evidence}"
+        draft.warnings.append(f"{pair_text}.")
+    elif choice.pair.state != VERIFIED:
         draft.warnings.append(f"{pair_text}: {choice.pair.evidence}. Installed because --allow-unverified-metal was given.")
     if metal_req is None:
         draft.actions.append(Action("add", "tensorflow-metal", "", line, f"the GPU plugin: {pair_text}", source))
@@ -144,10 +156,11 @@ def _pair_metal(plan: Plan, draft: Draft, tf_version: Version, metal_req: Option
         draft.actions.append(Action("pin", "tensorflow-metal", str(metal_req), line, pair_text, source))
     else:
         asked = [v for v in knowledge.arm64_versions("tensorflow-metal", py) or () if metal_req.specifier.contains(v)]
-        known = knowledge.metal_state(tf_version, asked[0]) if asked else None
         why = f"{metal_req} does not match TensorFlow {tf_version}: {pair_text}"
-        if known is not None and known.state == "broken":
-            why += f"; the requested pair is known broken ({known.evidence}, {known.source})"
+        known = knowledge.pair_state(tf_version, asked[0]) if asked else None
+        if known is not None and known.state in NEVER:
+            said = "known broken" if known.state == "broken" else known.state
+            why += f"; the requested pair is {said} ({known.evidence}, {known.source})"
         elif asked:
             built_for = [p for p in knowledge.metal_pairs if p.metal.contains(asked[0]) and p.state == "verified"]
             if built_for:

@@ -48,7 +48,13 @@ def interpret(python: str, run: ProbeRun, *, require_gpu: bool) -> VerifyReport:
         crash_stage=run.stage if run.payload is None else None,
         returncode=run.returncode,
         stderr_tail=run.stderr[-STDERR_TAIL:],
+        import_error=_import_error_text(data.get("import_error")),
     )
+
+def _import_error_text(err: object) -> str:
+    if not isinstance(err, dict):
+        return ""
+    return f"{err.get('type', 'Error')}: {err.get('message', '')}"[:4000]
 
 def _classify(
     run: ProbeRun,

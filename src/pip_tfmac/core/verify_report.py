@@ -198,6 +198,7 @@ class VerifyReport:
     crash_stage: str | None = None
     returncode: int | None = None
     stderr_tail: str = field(default="", repr=False)
+    import_error: str = ""  # "Type: message" when `import tensorflow` raised (self-heal reads it)
 
     @property
     def exit_code(self) -> ExitCode:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, Optional
 from pip_tfmac.knowledge import load as load_knowledge
 from pip_tfmac.errors import VerifyFailedError
 from pip_tfmac.core.verify_report import DEFAULT_TIMEOUT, MachineFacts
 from pip_tfmac.runners.interpreter import check_interpreter, last_line
 from pip_tfmac.runners.probe_tf import run_probe
-from pip_tfmac.core.doctor_model import planned_steps
+from pip_tfmac.core.doctor_model import SEVERITY_ORDER, planned_steps
 from pip_tfmac.core.doctor_model import AppliedStep, Distribution, DoctorReport, Environment, Finding
-from pip_tfmac.core.doctor_rules import diagnose
+from pip_tfmac.core.doctor_rules import shim_findings, diagnose
+from pip_tfmac.wheelhouse.installed_link import Reader, check_installed
 
 
 def gather(python: str, *, timeout: float = DEFAULT_TIMEOUT) -> Environment:
@@ -64,9 +66,23 @@ def pip_command(python: str, args: Sequence[str]) -> list[str]:
 
     return pip_argv(["--python", python, *args])
 
+def with_link_check(env: Environment, reader: Optional[Reader] = None) -> Environment:
+    """Add the link check of the installed plugin against the installed TensorFlow images,
+    on an Apple Silicon Mac with tensorflow-metal installed (elsewhere there is nothing to load).
+    `reader` is the test seam (installed_link.Reader); LIEF reads the files otherwise."""
+    if not env.facts.apple_silicon or env.get("tensorflow-metal") is None:
+        return env
+    result = check_installed(env.facts.site_packages, reader)
+    return replace(env, metal_link=result.verdict, metal_link_skipped=result.skipped)
+
 def doctor(python: str, *, timeout: float = DEFAULT_TIMEOUT) -> DoctorReport:
-    env = gather(python, timeout=timeout)
+    env = with_link_check(gather(python, timeout=timeout))
     findings = diagnose(env, pip_check(python, timeout=timeout), load_knowledge())
+    from pip_tfmac.flows.shim import shim_status
+
+    shim = shim_status(python, live=False)  # the files only: no extra pip start
+    findings = tuple(sorted((*findings, *shim_findings(shim.state, shim.summary(), python)),
+                            key=lambda f: SEVERITY_ORDER.get(f.severity, 3)))
     return DoctorReport(python, env.facts, findings)
 
 def apply_fixes(

@@ -33,6 +33,7 @@ from pip_tfmac.wheelhouse.build import build_local_wheels
 from pip_tfmac.runners import tempdirs
 
 if TYPE_CHECKING:
+    from pip_tfmac.runners.backend import Backend
     from pip_tfmac.wheelhouse.store import Wheelhouse
 
 Progress = Callable[[str], None]
@@ -64,9 +65,20 @@ def prepare(args: InstallArgs, progress: Progress = quiet, arrivals: tuple[Arriv
     knowledge = load()
     progress("inspecting the target interpreter" if not args.cross else "planning for the target")
     target, python = determine_target(args, knowledge)
+    backend = choose_backend(args)
     resolved = Resolved(_plan(args, target, arrivals), args, python, tempfile.mkdtemp(prefix=tempdirs.prefix("plan")),
-                        arrivals=arrivals)
+                        arrivals=arrivals, backend=backend)
     return resolved
+
+
+def choose_backend(args: InstallArgs) -> "Backend | None":
+    """--backend uv / PIP_TFMAC_BACKEND=uv: uv, found and checked before anything runs; else pip
+    (None: the pip path of runners/pip.py, unchanged)."""
+    if args.own.backend != "uv":
+        return None
+    from pip_tfmac.runners.backend import uv_backend
+
+    return uv_backend()
 
 
 def _plan(args: InstallArgs, target: Target, arrivals: tuple[Arrival, ...]) -> Plan:
@@ -99,13 +111,17 @@ def changes_nothing(prepared: Resolved) -> bool:
     return (not plan.target.cross and not plan.actions and not plan.aliases and not plan.recipes
             and not plan.constraints[len([r for r in args.requests if r.constraint]):]
             and plan.requirements == tuple(r.line() for r in args.requests if not r.constraint)
-            and not (own.json or own.explain or own.offline or own.strict))
+            and not (own.json or own.explain or own.offline or own.strict) and prepared.backend is None)
 
 
 def resolve(args: InstallArgs, *, with_wheelhouse: bool = True, progress: Progress = quiet,
-            prepared: "Resolved | None" = None) -> Resolved:
-    """Plan, build what the plan needs, and let pip resolve it (see module doc)."""
+            prepared: "Resolved | None" = None, own_wheels_only: bool = False) -> Resolved:
+    """Plan, build what the plan needs, and let pip resolve it (see module doc).
+
+    `own_wheels_only`: pip sees only the wheels built for this plan, not the whole wheelhouse
+    (a lock of several targets: a Mac's alias wheel must not serve a Linux target)."""
     resolved = prepared if prepared is not None else prepare(args, progress)
+    resolved.own_wheels_only = own_wheels_only
     try:
         return _resolve(resolved, with_wheelhouse, progress)
     except BaseException:
@@ -124,6 +140,19 @@ def _build(resolved: Resolved, progress: Progress) -> None:
     # after the dry run (recheck_used_wheels) rather than re-hashing gigabytes each run.
     names = None if args.own.offline else [os.path.basename(b) for b in resolved.built]
     resolved.find_links = (str(wheelhouse.prepare(names)),)
+    if resolved.own_wheels_only and names is not None:
+        resolved.find_links = (own_wheels_view(resolved),)
+
+
+def own_wheels_view(resolved: Resolved) -> str:
+    """A find-links folder holding only the wheels built for this plan (copies, in the workdir)."""
+    import shutil
+
+    view = os.path.join(resolved.workdir, "built-wheels")
+    os.makedirs(view, exist_ok=True)
+    for path in resolved.built:
+        shutil.copyfile(path, os.path.join(view, os.path.basename(path)))
+    return view
 
 
 def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> Resolved:
@@ -131,7 +160,7 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
     knowledge = load()
     if with_wheelhouse and (plan.intercepted or args.own.offline):
         _build(resolved, progress)
-    progress("resolving the plan with pip (dry run)")
+    progress(f"resolving the plan with {resolved.backend_name} (dry run)")
     result = dry_run(resolved)
     arrivals = arrivals_of(resolved, result)
     if arrivals:
@@ -145,7 +174,7 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
         result = dry_run(resolved)
     if not plan.intercepted:
         if not result.ok:
-            raise resolution_error(result, plan, offline=args.own.offline)
+            raise resolution_error(result, plan, offline=args.own.offline, tool=resolved.backend_name)
         resolved.result = result
         return resolved
     if not result.ok and plan.preference is not None:
@@ -157,20 +186,20 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
         progress("resolving again without the tensorflow-metal preference")
         result = dry_run(resolved)
     if not result.ok:
-        raise resolution_error(result, plan, offline=args.own.offline)
+        raise resolution_error(result, plan, offline=args.own.offline, tool=resolved.backend_name)
     versions: dict[str, str] = {canonicalize_name(i.name): i.version for i in result.resolved()}
     paired = pair_with_resolution(plan, versions, knowledge, plan_options(args))
     raise_problems(paired.errors)
     resolved.plan = paired
     if changes_resolution(plan, paired, versions):
-        progress("resolving the paired set with pip (second dry run)")
+        progress(f"resolving the paired set with {resolved.backend_name} (second dry run)")
         result = dry_run(resolved)
         if not result.ok:
-            raise resolution_error(result, paired, offline=args.own.offline)
+            raise resolution_error(result, paired, offline=args.own.offline, tool=resolved.backend_name)
     if recheck_used_wheels(resolved, result):
         progress("a damaged wheelhouse wheel was removed: resolving again")
         result = dry_run(resolved)
         if not result.ok:
-            raise resolution_error(result, resolved.plan, offline=args.own.offline)
+            raise resolution_error(result, resolved.plan, offline=args.own.offline, tool=resolved.backend_name)
     resolved.result = result
     return resolved

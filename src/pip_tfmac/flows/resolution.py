@@ -14,6 +14,7 @@ from pip_tfmac import errors
 from pip_tfmac.core.detect import Arrival
 from pip_tfmac.core.explain import asks_from_pip_text, explain_unavailable
 from pip_tfmac.core.plan import Plan, Problem
+from pip_tfmac.runners.backend import Backend, Call
 from pip_tfmac.runners.pip import PipResult, base_argv, hooked_argv, run_with_report, write_hook_config
 from pip_tfmac.runners.pipargs import InstallArgs
 
@@ -34,6 +35,12 @@ class Resolved:
     built: list[str] = field(default_factory=list)
     wheelhouse: Optional["Wheelhouse"] = None
     arrivals: tuple[Arrival, ...] = ()  # family packages that came in by another road
+    own_wheels_only: bool = False  # pip sees only the wheels built for this plan (flows/lock)
+    backend: Optional[Backend] = None  # None: pip (runners/pip.py); else --backend uv
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name if self.backend is not None else "pip"
 
     @property
     def requirements_file(self) -> str:
@@ -71,6 +78,7 @@ class Resolved:
 
     def to_json(self) -> dict[str, Any]:
         data = self.plan.to_json()
+        data["backend"] = self.backend_name
         data["find_links"] = list(self.find_links)
         data["resolved"] = [i.to_json() for i in self.result.resolved()] if self.result else []
         data["pip_summary"] = self.result.summary() if self.result else ""
@@ -141,8 +149,20 @@ def write_files(resolved: Resolved) -> None:
             handle.write(line + "\n")
 
 
+def backend_call(resolved: Resolved, *, stdout_to_stderr: bool = False) -> Call:
+    """The plan's files and the user's options, for a backend other than pip's own path."""
+    args = resolved.args
+    return Call(python=resolved.python, general=args.general, passthrough=args.passthrough,
+                requirements_file=resolved.requirements_file,
+                constraints_file=resolved.constraints_file if resolved.plan.constraints else None,
+                find_links=resolved.find_links, target=resolved.plan.target, offline=args.own.offline,
+                values=args.values, stdout_to_stderr=stdout_to_stderr)
+
+
 def dry_run(resolved: Resolved) -> PipResult:
     write_files(resolved)
+    if resolved.backend is not None:
+        return resolved.backend.dry_run(backend_call(resolved))
     target = resolved.plan.target
     if target.cross and target.markers:
         # pip reads every dependency's markers for the machine it runs on, even with --platform:
@@ -159,7 +179,7 @@ def dry_run(resolved: Resolved) -> PipResult:
     return run_with_report(argv)
 
 
-def resolution_error(result: PipResult, plan: Plan, *, offline: bool = False) -> errors.TfmacError:
+def resolution_error(result: PipResult, plan: Plan, *, offline: bool = False, tool: str = "pip") -> errors.TfmacError:
     if "externally-managed-environment" in result.stderr:
         return errors.EnvironmentError_(
             f"the target Python ({plan.target.interpreter}) is externally managed (PEP 668): "
@@ -179,7 +199,7 @@ def resolution_error(result: PipResult, plan: Plan, *, offline: bool = False) ->
         return errors.NoConsistentSetError(explained.message + " Nothing was installed.", explained.remedy,
                                            details=result.summary())
     return errors.ResolutionError(
-        f"pip cannot resolve the planned set for {plan.target.describe}; nothing was installed.",
-        "read pip's message above; `pip-tfmac plan --json` shows what was asked of pip",
+        f"{tool} cannot resolve the planned set for {plan.target.describe}; nothing was installed.",
+        f"read {tool}'s message above; `pip-tfmac plan --json` shows what was asked of pip",
         details=result.summary(),
     )

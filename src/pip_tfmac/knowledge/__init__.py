@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from importlib import resources
@@ -22,7 +23,10 @@ def _read(name: str) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=None)
 def load() -> Knowledge:
-    return parse(_read("tensorflow.toml"), _read("wheels.toml"))
+    """The curated knowledge with the link verdicts attached, so the pure planner can combine
+    a pair's curated state with what the wheels say (Knowledge.pair_state)."""
+    curated = parse(_read("tensorflow.toml"), _read("wheels.toml"))
+    return dataclasses.replace(curated, links=load_links())
 
 
 @functools.lru_cache(maxsize=None)

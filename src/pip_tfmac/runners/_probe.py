@@ -298,6 +298,9 @@ def probe_tensorflow(
     result: dict[str, Any], overrides: dict[str, Any], n: int, repeats: int
 ) -> None:
     _stage("import", result)
+    # Read before the import: when a plugin breaks `import tensorflow`, its version is what
+    # install's self-heal needs to know (was it there before this install?).
+    result["tensorflow_metal_version"] = _version_of("tensorflow-metal")
     start = time.perf_counter()
     try:
         import tensorflow as tf
@@ -317,7 +320,6 @@ def probe_tensorflow(
         "file": str(getattr(tf, "__file__", "")),
         "distributions": {d: v for d in TF_DISTRIBUTIONS for v in [_version_of(d)] if v},
     }
-    result["tensorflow_metal_version"] = _version_of("tensorflow-metal")
     result["loaded_plugins"] = loaded_plugins(result["facts"]["plugin_files"], overrides)
     _stage("devices", result)
     gpus = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Sequence
+from typing import Mapping, Optional, Sequence
 
 from pip_tfmac.runners.interpreter import python_option, resolve_target_python, same_interpreter
 
@@ -68,7 +68,8 @@ def run_pip_uninterrupted(args: Sequence[str]) -> int:
 LAST_RUN: list[str] = []
 
 
-def run_to_completion(argv: Sequence[str], *, stdout_to_stderr: bool = False) -> int:
+def run_to_completion(argv: Sequence[str], *, stdout_to_stderr: bool = False,
+                      env: Optional[Mapping[str, str]] = None) -> int:
     """Start pip (or the hooked pip) so that neither Ctrl-C nor SIGTERM can cut an install in half.
 
     The child starts with SIGINT and SIGTERM ignored (so a signal to the whole process group
@@ -95,7 +96,8 @@ def run_to_completion(argv: Sequence[str], *, stdout_to_stderr: bool = False) ->
     previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         proc = subprocess.Popen(list(argv), preexec_fn=child,  # noqa: PLW1509 (no threads here)
-                                stdout=sys.stderr.fileno() if stdout_to_stderr else None)
+                                stdout=sys.stderr.fileno() if stdout_to_stderr else None,
+                                env=dict(env) if env is not None else None)
         code = proc.wait()
         LAST_RUN[:] = ["complete as planned" if code == 0 else "unchanged by the failed pip run"]
     finally:

@@ -73,6 +73,17 @@ class PipResult:
         return "\n".join(errors[-12:])
 
 
+# pip reads PEP 751 locks (`-r pylock.toml`, experimental) from 26.1 on (pip 26.1 needs Python 3.10+).
+PYLOCK_MIN_PIP = "26.1"
+
+
+def reads_pylock() -> tuple[bool, str]:
+    """(whether the pip pip-tfmac runs reads pylock.toml, its version)."""
+    import pip
+
+    return _at_least(pip.__version__, PYLOCK_MIN_PIP), str(pip.__version__)
+
+
 def base_argv(python: str, general: Sequence[str]) -> list[str]:
     """`python -m pip [general]`, aimed at the target interpreter."""
     argv = [sys.executable, "-m", "pip", *general]

@@ -34,7 +34,10 @@ OWN_OPTIONS = {
     "--macos-version": True,
     "--tfmac-cache-dir": True,
     "--verify-timeout": True,
+    "--backend": True,
 }
+
+BACKENDS = ("pip", "uv")  # --backend / PIP_TFMAC_BACKEND
 
 
 
@@ -52,6 +55,7 @@ class OwnOptions:
     macos_version: Optional[str] = None
     cache_dir: Optional[str] = None
     verify_timeout: float = 300.0
+    backend: str = "pip"  # who resolves and installs the plan: pip or uv
 
 @dataclass(frozen=True)
 class InstallArgs:
@@ -124,6 +128,10 @@ def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
         # Before pip runs: a request that never plans would otherwise accept the bad folder.
         raise CacheError(f"the wheelhouse folder {cache_dir!r} cannot be used: it is a file, not a folder.",
                          "give a folder to --tfmac-cache-dir or PIP_TFMAC_CACHE_DIR (or use --no-tfmac-cache)")
+    backend = values.get("--backend") or os.environ.get("PIP_TFMAC_BACKEND") or "pip"
+    if backend not in BACKENDS:
+        where = "--backend" if "--backend" in values else "PIP_TFMAC_BACKEND"
+        raise UsageError(f"{where} {backend!r} is not a backend pip-tfmac knows.", "use pip (the default) or uv")
     own = OwnOptions(
         explain=bool(values.get("--explain")),
         strict=bool(values.get("--strict")),
@@ -137,6 +145,7 @@ def split_own(tokens: Sequence[str]) -> tuple[OwnOptions, list[str], bool]:
         macos_version=values.get("--macos-version"),
         cache_dir=cache_dir,
         verify_timeout=verify_timeout,
+        backend=backend,
     )
     return own, rest, shorthand
 

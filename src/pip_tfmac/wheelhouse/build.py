@@ -20,6 +20,7 @@ from pip_tfmac.core.recipes import Prebuild
 from pip_tfmac.runners import pip as pip_runner
 from pip_tfmac.runners.pipargs import InstallArgs
 from pip_tfmac.wheelhouse.fetch import download_args
+from pip_tfmac.wheelhouse.published import published_wheel
 from pip_tfmac.wheelhouse.store import Wheelhouse
 from pip_tfmac.wheelhouse.wheelfile import Origin, Provenance, build_alias_wheel, wheel_filename
 from pip_tfmac.runners import tempdirs
@@ -82,6 +83,14 @@ _TARGET_OPTIONS = {
 }
 
 
+def recipe_wheels(
+    recipe: recipes.Recipe, wheelhouse: Wheelhouse, python: str, args: InstallArgs
+) -> list[str]:
+    """The patched wheel of a recipe (from the team index when published there, else built),
+    its stand-ins and prebuilt wheels, in the wheelhouse; their paths."""
+    return _recipe(recipe, wheelhouse, python, args)
+
+
 def _recipe(
     recipe: recipes.Recipe, wheelhouse: Wheelhouse, python: str, args: InstallArgs
 ) -> list[str]:
@@ -96,6 +105,12 @@ def _recipe(
     patched_name = _patched_filename(recipe)
 
     def build_patched() -> bytes:
+        if not args.own.offline:
+            # A team index may have it already (`wheelhouse publish`): same provenance, same bytes.
+            reused = published_wheel(patched_name, f"{recipe.name}=={recipe.version}", provenance,
+                                     python, args.general, _pip_options(args))
+            if reused is not None:
+                return reused
         original = _fetch_original(recipe, python, args)
         return build_patched_wheel(original, recipe).data
 

@@ -35,7 +35,7 @@ from pip_tfmac.core.install_scheme import TargetEnv
 from pip_tfmac.runners.probe_scheme import probe_target
 from pip_tfmac.wheelhouse import unpacked
 from pip_tfmac.wheelhouse.destination import destination_class
-from pip_tfmac.wheelhouse.fromstore import install_from_store, trees_ready, warm_trees
+from pip_tfmac.wheelhouse.fromstore import StoreInstall, install_from_store, trees_ready, warm_trees
 from pip_tfmac.wheelhouse.installed import (
     FastInstallResult,
     FastInstallUnavailable,
@@ -104,18 +104,8 @@ def install_wheels(
         raise FastInstallUnavailable(f"already installed in the target: {', '.join(clash)}")
     wanted: set[str] = {str(canonicalize_name(r)) for r in requested}
     if wheelhouse is not None and target.cache_tag and unpacked.installable(target.python):
-        return install_from_store(
-            parsed,
-            target,
-            wheelhouse,
-            wanted,
-            compile_bytecode,
-            direct_url,
-            link_mode,
-            started,
-            jobs,
-            write_jobs,
-        )
+        return install_from_store(StoreInstall(parsed, target, wheelhouse, wanted, compile_bytecode,
+                                               direct_url, link_mode, started, jobs, write_jobs))
     tracking = destination_class()
     destinations: list[Any] = []
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,18 +75,24 @@ def warm_trees(wheelhouse: Wheelhouse, filenames: Sequence[str], python: str) ->
     return count
 
 
-def install_from_store(
-    parsed: list[tuple[Path, str, str]],
-    target: TargetEnv,
-    wheelhouse: Wheelhouse,
-    wanted: set[str],
-    compile_bytecode: bool,
-    direct_url: bool,
-    link_mode: str,
-    started: float,
-    jobs: int | None,
-    write_jobs: int,
-) -> FastInstallResult:
+@dataclass(frozen=True)
+class StoreInstall:
+    """One fast-path install from the wheelhouse's unpacked trees: what, where, and how."""
+
+    parsed: list[tuple[Path, str, str]]  # wheel file, project name, version
+    target: TargetEnv
+    wheelhouse: Wheelhouse
+    wanted: set[str]  # canonical names the user asked for (REQUESTED)
+    compile_bytecode: bool
+    direct_url: bool
+    link_mode: str
+    started: float
+    jobs: int | None
+    write_jobs: int
+
+
+def install_from_store(job: StoreInstall) -> FastInstallResult:
+    target, wheelhouse = job.target, job.wheelhouse
     entries = wheelhouse.entries()
 
     def key(wheel: Path) -> str:
@@ -108,19 +114,7 @@ def install_from_store(
     # A damaged unpacked tree is removed and rebuilt from its wheel once; a second failure is real.
     for attempt in (1, 2):
         try:
-            return _install_trees(
-                parsed,
-                target,
-                wheelhouse,
-                wanted,
-                compile_bytecode,
-                direct_url,
-                link_mode,
-                started,
-                jobs,
-                write_jobs,
-                tree,
-            )
+            return _install_trees(job, tree)
         except unpacked.DamagedTree as exc:
             if attempt == 2:
                 raise
@@ -130,35 +124,27 @@ def install_from_store(
 
 
 def _install_trees(
-    parsed: list[tuple[Path, str, str]],
-    target: TargetEnv,
-    wheelhouse: Wheelhouse,
-    wanted: set[str],
-    compile_bytecode: bool,
-    direct_url: bool,
-    link_mode: str,
-    started: float,
-    jobs: int | None,
-    write_jobs: int,
+    job: StoreInstall,
     tree: Callable[[tuple[Path, str, str]], tuple[Path, unpacked.Manifest]],
 ) -> FastInstallResult:
+    parsed, target = job.parsed, job.target
     written: list[Path] = []
     done: list[InstalledWheel] = []
     scheme = target.scheme_dict()
     try:
-        with ThreadPoolExecutor(max_workers=jobs or min(4, max(1, len(parsed)))) as pool:
+        with ThreadPoolExecutor(max_workers=job.jobs or min(4, max(1, len(parsed)))) as pool:
             trees = list(pool.map(tree, parsed))
-        with ThreadPoolExecutor(max_workers=max(1, write_jobs)) as files_pool:
+        with ThreadPoolExecutor(max_workers=max(1, job.write_jobs)) as files_pool:
             for (wheel, name, version), (folder, manifest) in zip(parsed, trees):
-                if not compile_bytecode:
+                if not job.compile_bytecode:
                     manifest = replace(
                         manifest,
                         files=tuple(f for f in manifest.files if not f.path.endswith(".pyc")),
                     )
                 extra = {"INSTALLER": b"pip\n"}
-                if name in wanted:
+                if name in job.wanted:
                     extra["REQUESTED"] = b""
-                if direct_url:
+                if job.direct_url:
                     extra["direct_url.json"] = direct_url_bytes(wheel)
                 count = unpacked.install_tree(
                     folder,
@@ -167,11 +153,11 @@ def _install_trees(
                     target.python,
                     pool=files_pool,
                     written=written,
-                    link_mode=link_mode,
+                    link_mode=job.link_mode,
                     extra_metadata=extra,
                 )
                 done.append(InstalledWheel(name, version, wheel.name, count))
     except BaseException:
         rollback(written)
         raise
-    return FastInstallResult(target, tuple(done), time.perf_counter() - started)
+    return FastInstallResult(target, tuple(done), time.perf_counter() - job.started)

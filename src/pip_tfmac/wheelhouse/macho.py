@@ -24,7 +24,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Optional
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -130,7 +130,13 @@ def read_plugin(path: Path, ref: Optional[WheelRef] = None) -> PluginImports:
                             "is it a tensorflow-metal wheel?")
     with zipfile.ZipFile(path) as zf:
         data = zf.read(found.plugin)
-    binary = parse_macho(data, Path(path).name, bindings=True)
+    return plugin_imports(data, found.plugin, found.wheel, Path(path).name)
+
+
+def plugin_imports(data: bytes, member: str, ref: WheelRef, label: str) -> PluginImports:
+    """The imports of a plugin library given as bytes: from a wheel member, or the file
+    installed in site-packages (doctor's check of an installed environment)."""
+    binary = parse_macho(data, label, bindings=True)
     libraries = [lib.name for lib in binary.libraries]
     tf_names = {n.rsplit("/", 1)[-1] for n in libraries if _is_tf_install_name(n)}
     merged: dict[tuple[str, Optional[str]], Import] = {}
@@ -156,7 +162,7 @@ def read_plugin(path: Path, ref: Optional[WheelRef] = None) -> PluginImports:
             lazy, weak = lazy and old.lazy, weak and old.weak
         merged[key] = Import(symbol, library, lazy, weak)
     imports = tuple(sorted(merged.values(), key=lambda i: (i.library is None, i.symbol)))
-    return PluginImports(found.plugin, found.wheel, imports, _min_macos(binary))
+    return PluginImports(member, ref, imports, _min_macos(binary))
 
 
 def _is_tf_install_name(name: str) -> bool:
@@ -184,7 +190,12 @@ def read_image(path: Path, member: str, ref: WheelRef) -> ImageExports:
     after: the two never coexist.
     """
     with zipfile.ZipFile(path) as zf, zf.open(member) as stream:
-        skeleton = export_skeleton(stream, f"{Path(path).name}:{member}")
+        return image_from_stream(stream, f"{Path(path).name}:{member}", member, ref)
+
+
+def image_from_stream(stream: BinaryIO, label: str, member: str, ref: WheelRef) -> ImageExports:
+    """One image's exports from a readable stream: a zip member, or an installed file."""
+    skeleton = export_skeleton(stream, label)
     binary = parse_macho(skeleton, member, bindings=False)
     del skeleton  # LIEF holds its own copy
     packed = collect_exports(binary, member)
