@@ -120,12 +120,14 @@ def test_lock_references_the_built_alias_wheel_next_to_it_and_the_mac_set_resolv
     build_wheel(packages, "tensorflow-macos", "2.12.0", files={"tensorflow/__init__.py": "x = 1\n"})
     build_wheel(packages, "tensorflow-metal", "0.8.0")
     build_wheel(packages, "tensorflow", "2.12.0")
+    # A dependent of plain `tensorflow`: on the Mac the alias wheel satisfies it.
+    build_wheel(packages, "needs-tf", "1.0", requires=["tensorflow<2.13"])
     env = isolated_env(tmp_path, {"PIP_TFMAC_CACHE_DIR": tmp_path / "house"})
     lock_path = tmp_path / "team" / "pylock.toml"
     with index_server(packages, env) as url:
         made = run([*tool_command(), "lock", "-o", lock_path, "--index-url", f"{url}/simple/",
                     "--target-env", "macos-arm64@3.11", "--target-env", "linux-x86_64@3.11",
-                    "tensorflow==2.12.*"], env)
+                    "needs-tf", "tensorflow==2.12.*"], env)
         assert made.returncode == 0, made.describe()
         data = tomllib.loads(lock_path.read_text())
         Pylock.from_dict(data)
@@ -141,7 +143,7 @@ def test_lock_references_the_built_alias_wheel_next_to_it_and_the_mac_set_resolv
         assert linux["tensorflow"] == "tensorflow==2.12.0" and "tensorflow-metal" not in linux
 
         chosen, got = mac_dry_run(lock_path, "3.11", env, tmp_path, extra=("--index-url", f"{url}/simple/"))
-        assert sorted(chosen) == ["tensorflow", "tensorflow-macos", "tensorflow-metal"]
+        assert sorted(chosen) == ["needs-tf", "tensorflow", "tensorflow-macos", "tensorflow-metal"]
         assert got == chosen
 
 

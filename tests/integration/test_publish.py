@@ -53,10 +53,11 @@ def _feed(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     links = tmp_path / "links"
     build_wheel(links, "tensorflow-macos", "2.12.0", files={"tensorflow/__init__.py": "x = 1\n"})
     build_wheel(links, "tensorflow-metal", "0.8.0")
+    build_wheel(links, "needs-tf", "1.0", requires=["tensorflow<2.13"])  # a dependent: the alias is used
     house = tmp_path / "house-a"
     env = isolated_env(tmp_path, {"PIP_TFMAC_CACHE_DIR": house})
     planned = run([*tool_command(), "plan", "--no-index", "--find-links", links, "--platform", "macos-arm64",
-                   "--python-version", "3.11", "tensorflow==2.12.*"], env)
+                   "--python-version", "3.11", "needs-tf", "tensorflow==2.12.*"], env)
     assert planned.returncode == 0, planned.describe()
     recipe = recipes.get(RECIPE)
     filename, data = _fake_patched(recipe, _recipe_provenance(recipe))
@@ -120,7 +121,7 @@ def test_publish_feeds_a_team_index_and_a_second_wheelhouse_uses_it_instead_of_b
         lock_path = tmp_path / "team" / "pylock.toml"
         locked = run([*tool_command(), "lock", "-o", lock_path, "--no-index", "--find-links", tmp_path / "links",
                       "--built-wheels-url", f"{url}/packages/", "--target-env", "macos-arm64@3.11",
-                      "tensorflow==2.12.*"], env)
+                      "needs-tf", "tensorflow==2.12.*"], env)
         assert locked.returncode == 0, locked.describe()
         assert not (lock_path.parent / "wheels").exists()
         data = tomllib.loads(lock_path.read_text())
