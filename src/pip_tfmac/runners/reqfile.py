@@ -5,6 +5,7 @@ turned into Request values and re-emittable option lines. Uses pip's internal AP
 from __future__ import annotations
 
 import os
+import shlex
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 from pip_tfmac.errors import BadInputError, TfmacError
@@ -135,14 +136,14 @@ def _option_line(opts: Any, filename: str) -> Iterable[str]:
             base = os.path.dirname(os.path.abspath(filename))
             for link in value or ():
                 relative = os.path.join(base, link)
-                yield f"{flag} {relative if os.path.exists(relative) else link}"
+                yield f"{flag} {shlex.quote(relative if os.path.exists(relative) else link)}"
         elif isinstance(value, list):
             for item in value:
-                yield f"{flag} {item}"
+                yield f"{flag} {shlex.quote(str(item))}"
         elif value is True:
             yield flag
         else:
-            yield f"{flag} {value}"
+            yield f"{flag} {shlex.quote(str(value))}"
 
 def _control_flags(dest: str, value: Any) -> Iterable[str]:
     """`--no-binary`/`--only-binary` from a FormatControl, `--all-releases`/`--only-final` from
