@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import Comparison, Measured, bench_venvs, machine, measure, table  # noqa: E402, I001
 
-ACCEPTANCE = Path(__file__).resolve().parents[2] / "shared" / "acceptance"
+ACCEPTANCE = Path(__file__).resolve().parents[1] / "tests" / "acceptance"
 MAC_TAGS = [f"macosx_{m}_0_arm64" for m in (11, 12, 13, 14)]
 
 

@@ -2,7 +2,7 @@
 index, then re-checked by plain pip given only the plan's requirements, constraints and
 find-links (so the tool's own word is not the evidence).
 
-The sets live in ../shared/acceptance/ beside the repository; each header names the Python.
+The sets live in tests/acceptance/ (copies of the workspace sets); each header names the Python.
 The expectations below restate each header's `# expect:` line as exact checks.
 """
 

@@ -145,7 +145,7 @@ def report(**versions: str) -> dict[str, str]:
     return {**NOISE, **{name.replace("_", "-"): v for name, v in versions.items()}}
 
 
-# -- the acceptance sets (../shared/acceptance/a*.txt), each header restated as exact values ----
+# -- the acceptance sets (tests/acceptance/a*.txt), each header restated as exact values ----
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,7 @@ def test_acceptance_set_plans_as_its_header_says(case: Case) -> None:
 
 @pytest.mark.parametrize("case", ACCEPTANCE_CASES, ids=lambda c: c.id)
 def test_acceptance_table_restates_the_shared_files(case: Case) -> None:
-    """The table above is a copy of ../shared/acceptance; it must not drift from it."""
+    """The table above restates tests/acceptance; it must not drift from it."""
     files = sorted(ACCEPTANCE.glob(f"{case.id}-*.txt"))
     if not files:
         pytest.fail(f"acceptance set {case.id} missing from {ACCEPTANCE}")
