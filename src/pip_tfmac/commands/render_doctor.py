@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import json
+from pip_tfmac.commands._common import emit_report
+
 import shlex
-import sys
 from collections.abc import Sequence
 from pip_tfmac.core.doctor_model import installs, planned_steps
 from pip_tfmac.core.doctor_model import DoctorReport, Finding
@@ -52,9 +52,4 @@ def render(report: DoctorReport) -> str:
     return "\n".join(lines)
 
 def emit(report: DoctorReport, *, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps(report.to_json(), indent=2))
-    else:
-        print(render(report))
-    sys.stdout.flush()
-    return int(report.exit_code)
+    return emit_report(report, render, as_json=as_json)

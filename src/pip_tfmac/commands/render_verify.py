@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import json
-import sys
+from pip_tfmac.commands._common import emit_report
+
 from pip_tfmac.errors import ExitCode
 from pip_tfmac.core.selfheal import HealOutcome
 from pip_tfmac.core.verify_report import CRASHED, GPU, IMPORT_FAILED, PROBE_ERROR, TIMEOUT, VerifyReport
@@ -80,12 +80,7 @@ def _headline(report: VerifyReport) -> str:
     return f"FAILED ({int(report.exit_code)}): {summary}"
 
 def emit(report: VerifyReport, *, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps(report.to_json(), indent=2))
-    else:
-        print(render(report))
-    sys.stdout.flush()
-    return int(report.exit_code)
+    return emit_report(report, render, as_json=as_json)
 
 def run_post_install(python: str, *, require_gpu: bool, as_json: bool, timeout: float) -> int:
     """Called by `install` after an install that touched TensorFlow; returns the exit code."""
