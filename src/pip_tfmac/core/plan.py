@@ -97,7 +97,7 @@ class Plan:
     preference: Optional[str] = None  # the constraint that prefers a metal-capable TF
     metal_requested: Optional[Request] = None
     paired: bool = False
-    recipes: tuple[str, ...] = ()  # names of the recipes whose wheels must be built
+    recipes: tuple[str, ...] = ()  # ids of the recipe lines whose wheels must be built
     # The tensorflow-metal line step 1 already hands to pip: the user's own, or the one the
     # preference predicts. Step 2 replaces it in place, so a right guess needs no second resolve.
     metal_line: Optional[str] = None

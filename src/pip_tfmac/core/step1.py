@@ -102,14 +102,21 @@ def replace_marker(req: Requirement) -> Requirement:
 def recipe_platform(target: Target) -> Optional[str]:
     if target.is_macos_arm64:
         return "macos-arm64"
-    if target.system == "linux" and target.machine == "x86_64":
-        return "linux-x86_64"
+    if target.system == "linux" and target.machine in ("x86_64", "aarch64"):
+        return f"linux-{target.machine}"
     return None
 
 def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequence["Recipe"],
                    options: PlanOptions) -> tuple[list[Request], Draft, list[str]]:
-    """Swap a recipe package for its patched build and add the TensorFlow line it runs on."""
-    by_name = {canonicalize_name(r.name): r for r in recipes}
+    """Swap a recipe package for its patched build and add the TensorFlow line it runs on.
+
+    A project may have several recipe lines (another upstream release or TensorFlow line for
+    other Pythons); the first line, in the order given, that the request admits and that has a
+    target line for this platform and Python is used.
+    """
+    by_name: dict[str, list["Recipe"]] = {}
+    for recipe in recipes:
+        by_name.setdefault(canonicalize_name(recipe.name), []).append(recipe)
     draft = Draft()
     out: list[Request] = []
     added: list[Request] = []
@@ -117,28 +124,34 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
     platform = recipe_platform(target)
     for request in requests:
         req = request.requirement
-        recipe = by_name.get(canonicalize_name(req.name)) if req is not None else None
-        if req is None or recipe is None or request.constraint or not applies(req, target):
+        candidates = by_name.get(canonicalize_name(req.name), []) if req is not None else []
+        if req is None or not candidates or request.constraint or not applies(req, target):
             out.append(request)
             continue
-        if req.specifier and not req.specifier.contains(recipe.upstream_version, prereleases=True):
+        admitted = [r for r in candidates
+                    if not req.specifier or req.specifier.contains(r.upstream_version, prereleases=True)]
+        if not admitted:
+            versions = ", ".join(sorted({r.upstream_version for r in candidates}))
             draft.warnings.append(
-                f"{req} excludes {recipe.upstream_version}, the release the pip-tfmac recipe patches; "
+                f"{req} excludes {versions}, the release(s) the pip-tfmac recipe patches; "
                 f"it is passed to pip as written")
             out.append(request)
             continue
-        line = recipe.target(platform, target.python_version) if platform else None
-        if line is None:
-            where = "; ".join(f"{t.platform} with Python {', '.join(t.python)}" for t in recipe.targets)
+        picked = [(r, r.target(platform, target.python_version)) for r in admitted] if platform else []
+        fitting = [(r, line) for r, line in picked if line is not None]
+        if not fitting:
+            where = "; ".join(f"{r.name} {r.upstream_version} on {t.platform} with Python {', '.join(t.python)}"
+                              for r in admitted for t in r.targets)
             draft.errors.append(Problem(
                 "NoConsistentSetError",
-                f"{recipe.name} does not install as published on {target.describe}, and its pip-tfmac recipe covers only: {where}.",
+                f"{req.name} does not install as published on {target.describe}, and its pip-tfmac recipe covers only: {where}.",
                 "use one of those targets (for example a Python 3.11 virtual environment)",
             ))
             continue
+        recipe, line = fitting[0]
         new = format_requirement(req, name=recipe.name, specifier=SpecifierSet(f"=={recipe.version}"))
         out.append(replace(request, text=new))
-        used.append(recipe.name)
+        used.append(recipe.id)
         draft.actions.append(Action("recipe", recipe.name, str(req), new, recipe.summary, recipe.source))
         for text in line.requirements:
             extra = Requirement(text)

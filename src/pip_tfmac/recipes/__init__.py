@@ -1,5 +1,9 @@
-"""The recipes shipped as package data (recipes/<project>/recipe.toml + patches), read into core
-Recipe values. The schema is in README.md here; the values and their validation in core/recipes.py.
+"""The recipes shipped as package data, read into core Recipe values.
+
+A project folder holds one or more recipe lines: ``recipes/<project>/recipe.toml`` is the default
+line, ``recipes/<project>/lines/*.toml`` are further lines (another upstream release, another
+TensorFlow line, other Pythons), each a whole recipe with its own label and patches. The schema is
+in README.md here; the values and their validation in core/recipes.py.
 """
 
 from __future__ import annotations
@@ -49,16 +53,47 @@ def get(name: str) -> Recipe:
 
 
 def load_all() -> tuple[Recipe, ...]:
-    return tuple(load(n) for n in names())
+    """Every line of every recipe: per project the default line first, then lines/ by name."""
+    return tuple(line for n in names() for line in lines(n))
+
+
+@functools.cache
+def lines(name: str) -> tuple[Recipe, ...]:
+    """The recipe lines of one project: recipe.toml first, then lines/*.toml sorted."""
+    folder = resources.files(__name__).joinpath(canonicalize_name(name))
+    extra = folder.joinpath("lines")
+    files = sorted(e.name for e in extra.iterdir() if e.name.endswith(".toml")) if extra.is_dir() else []
+    found = (load(name),) + tuple(_read(name, f"lines/{f}") for f in files)
+    ids = [r.id for r in found]
+    if len(set(ids)) != len(ids):
+        raise RecipeError(f"recipes/{canonicalize_name(name)}: two lines share a label ({', '.join(ids)})",
+                          "give every line its own label")
+    return found
+
+
+def by_id(recipe_id: str) -> Recipe:
+    """The recipe line a plan names (``recipe:<name>@<version>``)."""
+    for line in load_all():
+        if line.id == recipe_id:
+            return line
+    raise BadInputError(f"there is no pip-tfmac recipe line {recipe_id!r}.",
+                        "recipe lines: " + ", ".join(r.id for r in load_all()))
 
 
 @functools.cache
 def load(name: str) -> Recipe:
-    """Read and validate recipes/<name>/recipe.toml and its patch files."""
+    """Read and validate the default line, recipes/<name>/recipe.toml, and its patch files."""
+    return _read(name, "recipe.toml")
+
+
+def _read(name: str, rel_file: str) -> Recipe:
     folder = resources.files(__name__).joinpath(canonicalize_name(name))
-    path = f"recipes/{canonicalize_name(name)}/recipe.toml"
+    path = f"recipes/{canonicalize_name(name)}/{rel_file}"
     try:
-        data = tomllib.loads(folder.joinpath("recipe.toml").read_text(encoding="utf-8"))
+        node = folder
+        for part in rel_file.split("/"):
+            node = node.joinpath(part)
+        data = tomllib.loads(node.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise RecipeError(f"{path} cannot be read: {exc}", "fix the recipe file") from None
 

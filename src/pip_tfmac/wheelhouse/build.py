@@ -31,8 +31,8 @@ def build_local_wheels(
 ) -> list[str]:
     """Every alias and recipe wheel the plan needs, in the wheelhouse; their paths."""
     built = [_alias(alias, wheelhouse) for alias in plan.aliases]
-    for name in plan.recipes:
-        built += _recipe(recipes.get(name), wheelhouse, python, args)
+    for recipe_id in plan.recipes:
+        built += _recipe(recipes.by_id(recipe_id), wheelhouse, python, args)
     return built
 
 
