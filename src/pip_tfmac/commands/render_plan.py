@@ -21,6 +21,9 @@ def plan_text(resolved: Resolved) -> str:
         lines.append(f"      source: {action.source}")
     for warning in plan.warnings:
         lines.append(f"  warning: {warning}")
+    if resolved.link_checks:
+        lines.append("pairs the knowledge does not judge, link-checked here:")
+        lines += [f"  {note['text']}" for note in resolved.link_checks]
     lines.append("requirements handed to pip:")
     lines += [f"  {r}" for r in plan.requirements] or ["  (none)"]
     if plan.constraints:

@@ -26,6 +26,7 @@ from pip_tfmac.wheelhouse.fsutil import describe_os_error
 from pip_tfmac.wheelhouse.names import matches_pattern
 from pip_tfmac.wheelhouse.records import Problem
 from pip_tfmac.wheelhouse.store import Entry, Wheelhouse
+from pip_tfmac.wheelhouse.verdicts import VerdictCache
 
 SUBCOMMANDS = ("dir", "list", "info", "verify", "remove", "purge")
 
@@ -205,6 +206,7 @@ def _info(house: Wheelhouse, as_json: bool) -> int:
     size = sum(s for _, _, s in rows if s > 0)
     leftovers = dead_leftovers(house)
     leftover_size = sum(s for _, s in leftovers)
+    verdicts = len(VerdictCache(house).files())
     if as_json:
         print(
             json.dumps(
@@ -220,6 +222,7 @@ def _info(house: Wheelhouse, as_json: bool) -> int:
                     "leftovers": len(leftovers),
                     "leftovers_size": leftover_size,
                     "damaged": sorted(house.damaged_folders),
+                    "link_verdicts": verdicts,
                 },
                 indent=2,
             )
@@ -230,6 +233,7 @@ def _info(house: Wheelhouse, as_json: bool) -> int:
     print(f"Index: {house.index_path}")
     print(f"Wheelhouse size: {format_size(size)}")
     print(f"Number of wheels: {len(rows)} ({built} built, {fetched} fetched)")
+    print(f"Link verdicts computed here (pairs newer than the knowledge): {verdicts}")
     print(
         f"Leftovers of interrupted runs: {len(leftovers)} ({format_size(leftover_size)})"
         + ("; `pip-tfmac wheelhouse verify` removes them" if leftovers else "")

@@ -19,7 +19,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from pip_tfmac.core.linkcheck import LINK_BROKEN, LINK_CHECKED
-from pip_tfmac.core.links import LinkRecord, LinkTable
+from pip_tfmac.core.links import SOURCE_KNOWLEDGE, LinkRecord, LinkTable
 
 VERIFIED = "verified"
 UNVERIFIED = "unverified"
@@ -28,7 +28,7 @@ BROKEN = "broken"
 # not running), which beats an unverified one (only with --allow-unverified-metal).
 USABLE_ORDER = (VERIFIED, LINK_CHECKED, UNVERIFIED)
 NEVER = (BROKEN, LINK_BROKEN)
-LINKS_SOURCE = "knowledge/links.toml"
+LINKS_SOURCE = SOURCE_KNOWLEDGE
 
 
 def minor_of(version: Version) -> str:
@@ -275,14 +275,14 @@ class Knowledge:
             return curated
         state = LINK_CHECKED if record.links else LINK_BROKEN
         evidence = record.evidence()
-        if record.links:
+        if record.links and record.source == LINKS_SOURCE:
             evidence = f"link-checked from the wheels, not run on a Mac: {evidence}"
         needed = [v for v in record.min_macos.values() if v is not None]
         min_macos = curated.min_macos if curated is not None else max(needed, default=(12, 0))
         return MetalPair(
             tensorflow=SpecifierSet(f"=={tf_version}"), metal=SpecifierSet(f"=={metal_version}"),
             min_macos=min_macos, state=state, literal=curated.literal if curated else "",
-            evidence=evidence, source=LINKS_SOURCE,
+            evidence=evidence, source=record.source,
         )
 
     def newest_metal(self) -> Optional[Version]:

@@ -13,7 +13,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from pip_tfmac.core.knowledge import VERIFIED, Knowledge, MetalChoice, minor_of
-from pip_tfmac.core.metal_evidence import best_evidence, newer_python_note
+from pip_tfmac.core.metal_evidence import (best_evidence, known_metal, known_tensorflow, newer_python_note,
+                                          newer_than_known)
 from pip_tfmac.core.plan import (ALIAS_LABEL, METAL, TENSORFLOW, TENSORFLOW_MACOS, Action, AliasWheel, Draft, Plan,
                                  PlanOptions, Problem, applies, format_requirement, tf_minors, versions_text)
 from pip_tfmac.core.requests import Request
@@ -63,7 +64,9 @@ def plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kno
             else:
                 metal_request = request  # checked in step 2, once TF is known
                 wheels = knowledge.arm64_versions(METAL, py) or ()
-                if any(req.specifier.contains(v) for v in wheels):
+                # A plugin newer than the knowledge goes to pip too: step 2 link-checks it.
+                if (any(req.specifier.contains(v) for v in wheels)
+                        or newer_than_known(req.specifier, known_metal(knowledge))):
                     bucket.append(request.line())  # else pip would stop on it before step 2 helps
             continue
         companion = knowledge.companion(name)
@@ -83,7 +86,8 @@ def plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kno
     # The candidate TF releases for this Python, narrowed by every direct request.
     candidates = [v for v in knowledge.tf_versions(py)
                   if all(s.contains(v) for s in tf_specs + tf_constraint_specs)]
-    if tf_specs and not candidates and not any(p.kind == "NoConsistentSetError" for p in draft.errors):
+    beyond = _beyond_knowledge(tf_specs + tf_constraint_specs, knowledge) if tf_specs and not candidates else None
+    if beyond is None and tf_specs and not candidates and not any(p.kind == "NoConsistentSetError" for p in draft.errors):
         draft.errors.append(Problem(
             "NoConsistentSetError",
             f"the TensorFlow requests and constraints ({', '.join(str(s) or 'any' for s in tf_specs + tf_constraint_specs)}) "
@@ -177,6 +181,14 @@ def _rewrite_tf(request: Request, req: Requirement, name: NormalizedName, knowle
     admitted = [v for v in knowledge.tf_versions(py) if req.specifier.contains(v)]
     if not request.constraint:
         tf_specs.append(req.specifier)
+    beyond = None if admitted else _beyond_knowledge([req.specifier], knowledge)
+    if beyond is not None:  # pip knows if the index has it; step 2 link-checks its plugin
+        admitted = [beyond]
+        if not request.constraint:
+            draft.warnings.append(
+                f"{req} is newer than the knowledge (its newest TensorFlow is "
+                f"{max(known_tensorflow(knowledge))}): planned from what pip resolves; a "
+                "tensorflow-metal pair the knowledge does not judge is link-checked from the wheels")
     if not admitted:
         if not request.constraint:
             draft.errors.append(asked_by(_no_tf_build(req, py, knowledge), request))
@@ -204,6 +216,13 @@ def _rewrite_tf(request: Request, req: Requirement, name: NormalizedName, knowle
             draft.actions.append(Action("rewrite", req.name, str(req), new, provider.reason, provider.source))
         return request.line(new)
     return request.line()
+
+def _beyond_knowledge(specs: Sequence[SpecifierSet], knowledge: Knowledge) -> Optional[Version]:
+    """A TensorFlow release all `specs` admit that is newer than any the knowledge lists."""
+    combined = SpecifierSet()
+    for spec in specs:
+        combined &= spec
+    return newer_than_known(combined, known_tensorflow(knowledge))
 
 def asked_by(problem: Problem, request: Request) -> Problem:
     """Name who asked, when a dependent (not the user) did: the user never wrote that line."""

@@ -1,18 +1,27 @@
 """How the planner weighs the evidence behind a TensorFlow/tensorflow-metal pair (issue 12).
 
-Two rules kept apart from the step-1 planner so each reads on its own: which TensorFlow releases
+Rules kept apart from the step-1 planner so each reads on its own: which TensorFlow releases
 the plan may prefer, by the evidence of their plugin (verified before link-checked before
-unverified), and what a target Python without any plugin wheel is told, from the link verdicts.
+unverified); what a target Python without any plugin wheel is told, from the link verdicts; and
+for releases newer than the knowledge (part 4), whether a request reaches past what the
+knowledge lists, which pair the plan must link-check itself, and the knowledge with the verdicts
+computed here added (flows/newer_pairs.py fetches the wheels and runs the check).
 Pure: Knowledge values in, values and text out.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from dataclasses import replace
+from typing import Callable, Iterable, Optional, Sequence
 
-from packaging.version import Version
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
-from pip_tfmac.core.knowledge import USABLE_ORDER, Knowledge, MetalChoice
+from pip_tfmac.core.knowledge import BROKEN, USABLE_ORDER, VERIFIED, Knowledge, MetalChoice
+from pip_tfmac.core.links import LinkRecord, LinkTable
+
+METAL = canonicalize_name("tensorflow-metal")
 
 
 def best_evidence(usable: Sequence[Version],
@@ -56,3 +65,81 @@ def newer_python_note(knowledge: Knowledge, python: str) -> str:
             f"Python {python} (built locally, e.g. `wheel tags --python-tag "
             f"cp{python.replace('.', '')} --abi-tag cp{python.replace('.', '')}`) would be the "
             f"whole missing piece, with tensorflow=={linking[0]}.")
+
+
+# -- releases newer than the knowledge (issue 12 part 4) ------------------------------------------
+
+def newer_than_known(spec: SpecifierSet, known: Iterable[Version]) -> Optional[Version]:
+    """A release `spec` admits that is newer than every release in `known` (a probe: the
+    versions the specifier names, and the next patch, minor and major after the newest known),
+    or None. A pin such as tensorflow==2.22.0 past the knowledge's newest release is then handed
+    to pip, which knows the index, instead of being refused as a release without a wheel."""
+    newest = max(known, default=None)
+    if newest is None:
+        return None
+    probes: set[Version] = set()
+    for item in spec:
+        text = item.version[:-2] if item.version.endswith(".*") else item.version
+        try:
+            probes.add(Version(text))
+        except InvalidVersion:
+            continue
+    major, minor, micro = (*newest.release, 0, 0)[:3]
+    probes |= {Version(f"{major}.{minor}.{micro + 1}"), Version(f"{major}.{minor + 1}.0"),
+               Version(f"{major + 1}.0.0")}
+    for probe in sorted(probes):
+        if probe > newest and spec.contains(probe, prereleases=True):
+            return probe
+    return None
+
+
+def known_tensorflow(knowledge: Knowledge) -> tuple[Version, ...]:
+    """Every TensorFlow release the knowledge lists for macOS arm64, any Python."""
+    return tuple(sorted({v for py in knowledge.tf_pythons() for v in knowledge.tf_versions(py)}))
+
+
+def known_metal(knowledge: Knowledge) -> tuple[Version, ...]:
+    """Every tensorflow-metal release the knowledge lists, any Python."""
+    return tuple(sorted({v for py in knowledge.tracked_pythons(METAL)
+                         for v in knowledge.arm64_versions(METAL, py) or ()}))
+
+
+def metal_to_check(knowledge: Knowledge, tf_version: Version, python: str,
+                   metal_spec: Optional[SpecifierSet] = None,
+                   resolved_metal: Optional[Version] = None) -> Optional[Version]:
+    """The tensorflow-metal release whose pair with `tf_version` the plan link-checks itself,
+    or None when the knowledge already decides: a verified plugin the request admits (verified
+    first), or a pair with a link verdict or a curated verified/broken rule. Else the newest
+    plugin the request admits (`metal_spec`), among the knowledge's wheels for `python` and
+    the release pip resolved (`resolved_metal`, perhaps newer than the knowledge)."""
+    spec = metal_spec or SpecifierSet()
+    for choice in knowledge.metal_choices(tf_version, python):
+        if choice.pair.state == VERIFIED and spec.contains(choice.version, prereleases=True):
+            return None
+    pool = set(knowledge.arm64_versions(METAL, python) or ())
+    if resolved_metal is not None:
+        pool.add(resolved_metal)
+    admitted = sorted((v for v in pool if spec.contains(v, prereleases=True)), reverse=True)
+    if not admitted:
+        return None
+    newest = admitted[0]
+    if knowledge.link_record(tf_version, newest) is not None:
+        return None
+    curated = knowledge.metal_state(tf_version, newest)
+    if curated is not None and curated.state in (VERIFIED, BROKEN):
+        return None
+    return newest
+
+
+def with_verdicts(knowledge: Knowledge, records: Sequence[LinkRecord], python: str) -> Knowledge:
+    """The knowledge with verdicts computed here added to its link table, and their plugin
+    releases to its wheel table for `python` (pip fetched a wheel of each for that Python)."""
+    if not records:
+        return knowledge
+    table = knowledge.links or LinkTable((), "", "", "", "")
+    wheels = dict(knowledge.wheels)
+    metal = dict(wheels.get(METAL, {}))
+    have = set(metal.get(python, ()))
+    metal[python] = tuple(sorted(have | {r.metal for r in records}, reverse=True))
+    wheels[METAL] = metal
+    return replace(knowledge, links=table.with_records(tuple(records)), wheels=wheels)

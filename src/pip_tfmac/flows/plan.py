@@ -26,6 +26,7 @@ from pip_tfmac.core.step1 import hash_pinned_changes, plan_request, touches_fami
 from pip_tfmac.core.step2 import pair_with_resolution
 from pip_tfmac.flows.resolution import (Resolved, changes_resolution, dry_run, hash_checking, raise_problems,
                                         recheck_used_wheels, resolution_error)
+from pip_tfmac.flows.newer_pairs import link_check_newer
 from pip_tfmac.flows.target import determine_target
 from pip_tfmac.knowledge import load
 from pip_tfmac.runners.pipargs import InstallArgs
@@ -188,6 +189,8 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
     if not result.ok:
         raise resolution_error(result, plan, offline=args.own.offline, tool=resolved.backend_name)
     versions: dict[str, str] = {canonicalize_name(i.name): i.version for i in result.resolved()}
+    # A pair the knowledge does not judge (a newer release) is link-checked from the wheels.
+    plan, knowledge = link_check_newer(resolved, result, versions, knowledge, progress)
     paired = pair_with_resolution(plan, versions, knowledge, plan_options(args))
     raise_problems(paired.errors)
     resolved.plan = paired

@@ -37,6 +37,9 @@ class Resolved:
     arrivals: tuple[Arrival, ...] = ()  # family packages that came in by another road
     own_wheels_only: bool = False  # pip sees only the wheels built for this plan (flows/lock)
     backend: Optional[Backend] = None  # None: pip (runners/pip.py); else --backend uv
+    # Pairs newer than the knowledge, link-checked here (flows/newer_pairs.py): one JSON
+    # object each, as `link_checks` of the plan's JSON.
+    link_checks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def backend_name(self) -> str:
@@ -82,6 +85,7 @@ class Resolved:
         data["find_links"] = list(self.find_links)
         data["resolved"] = [i.to_json() for i in self.result.resolved()] if self.result else []
         data["pip_summary"] = self.result.summary() if self.result else ""
+        data["link_checks"] = [{k: v for k, v in note.items() if k != "text"} for note in self.link_checks]
         return data
 
     def cleanup(self) -> None:

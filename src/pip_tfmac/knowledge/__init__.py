@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import sys
 from importlib import resources
 from typing import Any
 
 from pip_tfmac.core.knowledge import Knowledge, parse
+from pip_tfmac.core.knowledge_cut import ENV_VAR, cut, parse_cut
 from pip_tfmac.core.links import LinkTable, parse_links
 
 if sys.version_info >= (3, 11):
@@ -26,7 +28,13 @@ def load() -> Knowledge:
     """The curated knowledge with the link verdicts attached, so the pure planner can combine
     a pair's curated state with what the wheels say (Knowledge.pair_state)."""
     curated = parse(_read("tensorflow.toml"), _read("wheels.toml"))
-    return dataclasses.replace(curated, links=load_links())
+    knowledge = dataclasses.replace(curated, links=load_links())
+    cut_text = os.environ.get(ENV_VAR, "").strip()
+    if cut_text:
+        # Test seam (README): the knowledge as if it ended earlier, so releases it lists
+        # play the part of releases newer than it (issue 12 part 4).
+        knowledge = cut(knowledge, *parse_cut(cut_text))
+    return knowledge
 
 
 @functools.lru_cache(maxsize=None)

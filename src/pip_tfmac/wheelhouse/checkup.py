@@ -14,6 +14,8 @@ link out of the cache or removing anything outside it (fsutil.remove_inside):
 - an unpacked tree whose files (scripts and data included) do not hash as its manifest says,
   or whose manifest is damaged (`damaged-tree`), or whose wheel is gone (`orphan-tree`);
 - anything else in wheels/ or unpacked/ (`stray`);
+- a link verdict computed here (verdicts/) whose content does not hash as it says, or whose
+  name is not its two wheels' sha256 (`damaged-verdict`): removed, the next plan recomputes it;
 - leftovers of killed runs (`leftover`): temp files, `incoming/` downloads, half-built or
   half-removed trees. Each belongs to a lock its writer held; it is removed only when that
   lock is free, so the work of a run still going is never touched.
@@ -34,6 +36,7 @@ from pip_tfmac.wheelhouse.manifest import TREE_NAME, check_tree
 from pip_tfmac.wheelhouse.names import lock_name, looks_like_wheel, matches_pattern
 from pip_tfmac.wheelhouse.records import Problem
 from pip_tfmac.wheelhouse.unpacked import remove_tree, tree_lock_name
+from pip_tfmac.wheelhouse.verdicts import VerdictCache
 
 if TYPE_CHECKING:
     from pip_tfmac.wheelhouse.store import Wheelhouse
@@ -244,6 +247,7 @@ def verify_house(house: Wheelhouse, *, repair: bool, repair_all: bool) -> list[P
                     remove_tree(path, house.lock)
                 problem = _done(problem, "removed")
             result.append(problem)
+    result += VerdictCache(house).problems(repair=repair)  # link verdicts computed here
     leftovers = find_leftovers(house)
     if repair:
         result += clean_leftovers(house, leftovers)
