@@ -94,7 +94,7 @@ class LinkTable:
     def linking_metals(self, tensorflow: Version) -> tuple[Version, ...]:
         return tuple(r.metal for r in self.for_tensorflow(tensorflow) if r.links)
 
-    def with_records(self, added: "tuple[LinkRecord, ...]") -> "LinkTable":
+    def with_records(self, added: tuple[LinkRecord, ...]) -> LinkTable:
         """This table with `added` (a pair already recorded is replaced by the added record)."""
         keys = {(r.tensorflow, r.metal) for r in added}
         kept = tuple(r for r in self.records if (r.tensorflow, r.metal) not in keys)

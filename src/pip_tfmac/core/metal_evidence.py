@@ -79,7 +79,7 @@ def newer_than_known(spec: SpecifierSet, known: Iterable[Version]) -> Optional[V
         return None
     probes: set[Version] = set()
     for item in spec:
-        text = item.version[:-2] if item.version.endswith(".*") else item.version
+        text = item.version.removesuffix(".*")
         try:
             probes.add(Version(text))
         except InvalidVersion:

@@ -192,7 +192,7 @@ def _tool() -> str:
     try:
         import lief
 
-        lief_version = str(lief.__version__).split("-")[0]
+        lief_version = str(lief.__version__).split("-")[0]  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - the check itself needs LIEF
         lief_version = "?"
     return f"pip-tfmac {pip_tfmac.__version__}, lief {lief_version}"

@@ -45,7 +45,7 @@ def pair_digest(pair: dict[str, Any]) -> str:
 class VerdictCache:
     """The `verdicts/` folder of one wheelhouse."""
 
-    def __init__(self, house: "Wheelhouse") -> None:
+    def __init__(self, house: Wheelhouse) -> None:
         self.house = house
         self.folder = house.root / FOLDER
 
