@@ -219,3 +219,22 @@ def test_verdict_cache_does_not_follow_a_link(tmp_path: Path) -> None:
     _, computed = cache.get_or_compute(A, B, lambda: verdict_pair("2.17.1", "1.1.0"))
     assert computed and list(elsewhere.iterdir()) == [] and warned
     assert [p.kind for p in cache.problems(repair=False)] == ["damaged-folder"]
+
+
+def test_install_of_a_newer_tensorflow_on_a_mac_is_planned_not_passed_to_pip(tmp_path: Path) -> None:
+    """On a Mac, `pip-tfmac install tensorflow==X` (X past the knowledge) changes no line in
+    step 1 (no plugin can be predicted), but the plugin is paired after pip resolves: the
+    install must not go to pip unchanged."""
+    from pip_tfmac.core.target import target_from_facts
+    from pip_tfmac.flows.plan import changes_nothing
+    from pip_tfmac.flows.resolution import Resolved
+    from pip_tfmac.runners.pipargs import parse_install
+
+    facts = {"system": "Darwin", "machine": "arm64", "mac_ver": "14.5", "python_full": "3.11.7",
+             "executable": "/Users/dev/venv/bin/python"}
+    target = target_from_facts(facts)
+    for line, nothing in (("tensorflow==2.17.1", False), ("numpy==1.26.4", True)):
+        args = parse_install(["install", line], 0)
+        first = plan_request([Request(line)], target, CUT, PlanOptions())
+        resolved = Resolved(first, args, "/Users/dev/venv/bin/python", str(tmp_path))
+        assert changes_nothing(resolved) is nothing, (line, first)

@@ -109,6 +109,8 @@ def changes_nothing(prepared: Resolved) -> bool:
     user's own command goes to pip unchanged (same output, same exit code)."""
     plan, args = prepared.plan, prepared.args
     own = args.own
+    if plan.target.is_macos_arm64 and plan.wants_gpu and plan.metal_line is None:
+        return False  # a plugin to pair after pip resolves (a TensorFlow newer than the knowledge)
     return (not plan.target.cross and not plan.actions and not plan.aliases and not plan.recipes
             and not plan.constraints[len([r for r in args.requests if r.constraint]):]
             and plan.requirements == tuple(r.line() for r in args.requests if not r.constraint)
