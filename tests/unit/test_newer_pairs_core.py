@@ -238,3 +238,17 @@ def test_install_of_a_newer_tensorflow_on_a_mac_is_planned_not_passed_to_pip(tmp
         first = plan_request([Request(line)], target, CUT, PlanOptions())
         resolved = Resolved(first, args, "/Users/dev/venv/bin/python", str(tmp_path))
         assert changes_nothing(resolved) is nothing, (line, first)
+
+
+def test_a_missing_release_pip_reports_is_asked_by_the_request_not_by_its_versions() -> None:
+    """A pin past the knowledge that the index lacks now reaches pip; its failure names the
+    request as the asker (pip's "(from versions: ...)" is not a requester)."""
+    from pip_tfmac.core.explain import USER, asks_from_pip_text
+
+    text = ("ERROR: Could not find a version that satisfies the requirement tensorflow-metal==1.3.0 "
+            "(from versions: 1.1.0, 1.2.0)\n")
+    (ask,) = asks_from_pip_text(text)
+    assert (ask.requirement, ask.by) == ("tensorflow-metal==1.3.0", USER)
+    text = ("ERROR: Could not find a version that satisfies the requirement tf-keras>=9 "
+            "(from needs-tf) (from versions: 2.18.0)\n")
+    assert asks_from_pip_text(text)[0].by == "needs-tf"

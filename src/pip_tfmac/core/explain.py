@@ -39,7 +39,7 @@ class Ask:
 
 _NOT_FOUND = re.compile(
     r"Could not find a version that satisfies the requirement (?P<req>.+?)"
-    r"(?: \(from (?P<by>[^)]*)\))?(?: \(from versions: [^)]*\))?\s*$", re.M)
+    r"(?: \(from (?P<by>(?!versions:)[^)]*)\))?(?: \(from versions: [^)]*\))?\s*$", re.M)
 _DEPENDS = re.compile(r"^\s+(?P<name>[\w.\-]+) (?P<version>\S+) depends on (?P<req>.+?)\s*$", re.M)
 _USER = re.compile(r"^\s+The user requested (?P<req>.+?)\s*$", re.M)
 
