@@ -48,10 +48,13 @@ def seed(symbols: Path, wheel: Path, kind: str, member: str, value: dict) -> Non
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The find-links folder and the seeded symbol tables (copied into each test's wheelhouse)."""
+    """The find-links folder (TensorFlow 2.17.1 and 2.18.1, tensorflow-metal 1.1.0; 1.2.0 is in
+    `links/../plugin-1.2.0`, for the test of a plugin newer than the knowledge) and the seeded
+    symbol tables (copied into each test's wheelhouse)."""
     base = tmp_path_factory.mktemp("newer")
     links, symbols = base / "links", base / "symbols"
     links.mkdir()
+    (base / "plugin-1.2.0").mkdir()
     for tf in ("2.17.1", "2.18.1"):
         path = Path(write_wheel(str(links), "tensorflow", tf, [], {m: f"placeholder {m} {tf}\n" for m in TF_MEMBERS}, TAG))
         ref = WheelRef(path.name, sha256_of(path))
@@ -60,7 +63,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             seed(symbols, path, "image", image.member, image.to_json())
     for metal in ("1.1.0", "1.2.0"):
         member = "tensorflow-plugins/libmetal_plugin.dylib"
-        path = Path(write_wheel(str(links), "tensorflow-metal", metal, [], {member: f"placeholder {metal}\n"}, TAG))
+        folder = links if metal == "1.1.0" else base / "plugin-1.2.0"
+        path = Path(write_wheel(str(folder), "tensorflow-metal", metal, [], {member: f"placeholder {metal}\n"}, TAG))
         plugin = PluginImports.from_json(read_json_gz(DATA / f"metal-{metal}.json.gz"))
         seed(symbols, path, "plugin", member, dataclasses.replace(plugin, wheel=WheelRef(path.name, sha256_of(path))).to_json())
     return links, symbols
@@ -147,12 +151,17 @@ def test_plugin_newer_than_the_knowledge_is_link_checked_and_pinned(world, tmp_p
     house = house_with_symbols(tmp_path, symbols)
     env = isolated_env(tmp_path, {"PIP_TFMAC_CACHE_DIR": house, "PIP_TFMAC_KNOWLEDGE_CUT": CUT})
 
-    result = plan(env, links, "tensorflow==2.17.1", "tensorflow-metal")
+    # Not asked for: pip's resolution picks the newest plugin the index has, 1.2.0, which the
+    # cut knowledge does not list either; the pair is checked and the plan pins that plugin.
+    result = plan(env, links, "tensorflow==2.17.1", "--find-links", str(links.parent / "plugin-1.2.0"))
     assert result.returncode == 0, result.describe()
     data = json.loads(result.stdout)
     (check,) = data["link_checks"]
     assert (check["tensorflow_metal"], check["state"]) == ("1.2.0", "link-checked")
     assert "tensorflow-metal==1.2.0" in data["requirements"]
+    asked = json.loads(plan(env, links, "tensorflow==2.17.1", "tensorflow-metal==1.2.0", "--find-links",
+                            str(links.parent / "plugin-1.2.0")).stdout)
+    assert asked["link_checks"][0]["computed"] is False and "tensorflow-metal==1.2.0" in asked["requirements"]
 
 
 def test_the_knowledge_own_verdicts_need_no_check(world, tmp_path: Path) -> None:

@@ -94,6 +94,8 @@ def test_metal_to_check() -> None:
     # A plugin newer than the knowledge that pip resolved is the newest candidate.
     assert metal_to_check(KNOWLEDGE, V("2.22.0"), "3.11", None, V("1.3.0")) == V("1.3.0")
     assert metal_to_check(KNOWLEDGE, V("2.22.0"), "3.11", SpecifierSet("<1.3"), V("1.3.0")) == V("1.2.0")
+    # The pair the resolution picked (a constraint held pip at 1.1.0) is the one checked.
+    assert metal_to_check(KNOWLEDGE, V("2.22.0"), "3.11", None, V("1.1.0")) == V("1.1.0")
     # Verified first: a verified plugin the request admits needs no check of a newer one.
     assert metal_to_check(KNOWLEDGE, V("2.18.1"), "3.11", None, V("1.3.0")) is None
     assert metal_to_check(CUT, V("2.17.1"), "3.11") == V("1.1.0")
@@ -106,6 +108,10 @@ def test_step1_plans_a_tensorflow_pin_past_the_knowledge() -> None:
     first, _ = plan(["tensorflow==2.17.1"], "2.17.1", CUT)
     assert first.errors == () and "tensorflow==2.17.1" in first.requirements
     assert any("newer than the knowledge (its newest TensorFlow is 2.16.2)" in w for w in first.warnings)
+    # pip is to pick the plugin too (step 2 pins or drops it after the link check).
+    assert first.metal_line == "tensorflow-metal" and "tensorflow-metal" in first.requirements
+    cpu, _ = plan(["tensorflow==2.17.1"], "2.17.1", CUT, no_metal=True)
+    assert cpu.errors == () and not any(r.startswith("tensorflow-metal") for r in cpu.requirements)
     known, _ = plan(["tensorflow==2.12.*"], "2.12.0", CUT)  # a release it lists: as before
     assert known.errors == () and not any("newer than the knowledge" in w for w in known.warnings)
     old = plan_request([Request("tensorflow==2.12.*")], cross_target(["macos-arm64"], "3.12"), CUT)

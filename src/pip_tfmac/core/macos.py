@@ -106,8 +106,9 @@ def plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kno
     metal_line = metal_request.line() if metal_request is not None else None
     if metal_line is not None and metal_line not in draft.requirements:
         metal_line = None
-    if wants_gpu and metal_request is None and candidates:
-        metal_line = _predict_metal(candidates, preference, target, knowledge, options)
+    if wants_gpu and metal_request is None and (candidates or beyond):
+        # Past the knowledge pip picks the plugin; step 2 pins or drops it after a link check.
+        metal_line = _predict_metal(candidates, preference, target, knowledge, options) if candidates else METAL
         if metal_line is not None:
             draft.requirements.append(metal_line)
 
@@ -185,10 +186,9 @@ def _rewrite_tf(request: Request, req: Requirement, name: NormalizedName, knowle
     if beyond is not None:  # pip knows if the index has it; step 2 link-checks its plugin
         admitted = [beyond]
         if not request.constraint:
-            draft.warnings.append(
-                f"{req} is newer than the knowledge (its newest TensorFlow is "
-                f"{max(known_tensorflow(knowledge))}): planned from what pip resolves; a "
-                "tensorflow-metal pair the knowledge does not judge is link-checked from the wheels")
+            draft.warnings.append(f"{req} is newer than the knowledge (its newest TensorFlow is "
+                                  f"{max(known_tensorflow(knowledge))}): planned from what pip resolves; a "
+                                  "tensorflow-metal pair the knowledge does not judge is link-checked from the wheels")
     if not admitted:
         if not request.constraint:
             draft.errors.append(asked_by(_no_tf_build(req, py, knowledge), request))

@@ -109,26 +109,26 @@ def metal_to_check(knowledge: Knowledge, tf_version: Version, python: str,
                    resolved_metal: Optional[Version] = None) -> Optional[Version]:
     """The tensorflow-metal release whose pair with `tf_version` the plan link-checks itself,
     or None when the knowledge already decides: a verified plugin the request admits (verified
-    first), or a pair with a link verdict or a curated verified/broken rule. Else the newest
-    plugin the request admits (`metal_spec`), among the knowledge's wheels for `python` and
-    the release pip resolved (`resolved_metal`, perhaps newer than the knowledge)."""
+    first), or a pair with a link verdict or a curated verified/broken rule. The candidate is
+    the plugin pip resolved (`resolved_metal`, perhaps newer than the knowledge), else the
+    newest the request admits (`metal_spec`) among the knowledge's wheels for `python`."""
     spec = metal_spec or SpecifierSet()
     for choice in knowledge.metal_choices(tf_version, python):
         if choice.pair.state == VERIFIED and spec.contains(choice.version, prereleases=True):
             return None
-    pool = set(knowledge.arm64_versions(METAL, python) or ())
-    if resolved_metal is not None:
-        pool.add(resolved_metal)
-    admitted = sorted((v for v in pool if spec.contains(v, prereleases=True)), reverse=True)
-    if not admitted:
+    if resolved_metal is not None and spec.contains(resolved_metal, prereleases=True):
+        candidate = resolved_metal
+    else:
+        known = [v for v in knowledge.arm64_versions(METAL, python) or () if spec.contains(v, prereleases=True)]
+        if not known:
+            return None
+        candidate = max(known)
+    if knowledge.link_record(tf_version, candidate) is not None:
         return None
-    newest = admitted[0]
-    if knowledge.link_record(tf_version, newest) is not None:
-        return None
-    curated = knowledge.metal_state(tf_version, newest)
+    curated = knowledge.metal_state(tf_version, candidate)
     if curated is not None and curated.state in (VERIFIED, BROKEN):
         return None
-    return newest
+    return candidate
 
 
 def with_verdicts(knowledge: Knowledge, records: Sequence[LinkRecord], python: str) -> Knowledge:
