@@ -3,10 +3,11 @@ the two wheels through pip and link-checks the pair; a later plan reads the verd
 wheelhouse. Times one plan of each kind, against the same plan with the knowledge judging the
 pair itself (no check at all).
 
-    python bench/newer_pairs.py [--tf 2.17.1] [--rounds 3]
+    python bench/newer_pairs.py [--tf 2.17.1] [--constraint "tensorflow-metal<1.2"] [--rounds 3]
 
 "Newer" is played by the test seam PIP_TFMAC_KNOWLEDGE_CUT="tensorflow<2.17 tensorflow-metal<1.2"
-(the knowledge then ends at 2.16.2 / 1.1.0). Each round uses a fresh wheelhouse (so the first
+(the knowledge then ends at 2.16.2 / 1.1.0); the constraint (a `-c` file) holds pip at the 1.1.0
+plugin, else it picks the index's newest. Each round uses a fresh wheelhouse (so the first
 plan computes), then plans again (cached), then plans without the cut (baseline). pip runs with
 the machine's pip configuration removed and its own cache under the bench folder: round 1 pays
 the downloads, later rounds get the wheels from pip's HTTP cache (copied, re-hashed, checked).
@@ -44,10 +45,11 @@ def env_for(base: Path, house: Path, cut: bool) -> dict[str, str]:
     return env
 
 
-def plan(tf: str, env: dict[str, str]) -> tuple[float, dict]:
+def plan(tf: str, env: dict[str, str], constraints: Path) -> tuple[float, dict]:
     tool = Path(sys.executable).with_name("pip-tfmac")
     argv = [str(tool) if tool.exists() else sys.executable, *([] if tool.exists() else ["-m", "pip_tfmac"]),
-            "plan", "--platform", "macos-arm64", "--python-version", "3.11", f"tensorflow=={tf}", "--json"]
+            "plan", "--platform", "macos-arm64", "--python-version", "3.11", "-c", str(constraints),
+            f"tensorflow=={tf}", "--json"]
     started = time.perf_counter()
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
@@ -59,25 +61,28 @@ def plan(tf: str, env: dict[str, str]) -> tuple[float, dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tf", default="2.17.1")
+    parser.add_argument("--constraint", default="tensorflow-metal<1.2")
     parser.add_argument("--rounds", type=int, default=3)
     ns = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-newer-"))
+    constraints = base / "constraints.txt"
+    constraints.write_text(ns.constraint + "\n", encoding="utf-8")
     rows: dict[str, list[tuple[float, float]]] = {"first (computes)": [], "second (cached)": [],
                                                    "knowledge judges (no check)": []}
     state = ""
     try:
         for n in range(ns.rounds):
             house = base / f"wheelhouse-{n}"
-            wall, data = plan(ns.tf, env_for(base, house, cut=True))
+            wall, data = plan(ns.tf, env_for(base, house, cut=True), constraints)
             (check,) = data["link_checks"]
             assert check["computed"], check
             state = f"{check['tensorflow']} x {check['tensorflow_metal']}: {check['state']}"
             rows["first (computes)"].append((wall, check["seconds"]))
-            wall, data = plan(ns.tf, env_for(base, house, cut=True))
+            wall, data = plan(ns.tf, env_for(base, house, cut=True), constraints)
             (check,) = data["link_checks"]
             assert not check["computed"], check
             rows["second (cached)"].append((wall, check["seconds"]))
-            wall, data = plan(ns.tf, env_for(base, house, cut=False))
+            wall, data = plan(ns.tf, env_for(base, house, cut=False), constraints)
             assert data["link_checks"] == []
             rows["knowledge judges (no check)"].append((wall, 0.0))
             shutil.rmtree(house, ignore_errors=True)
