@@ -258,3 +258,20 @@ def test_a_missing_release_pip_reports_is_asked_by_the_request_not_by_its_versio
     text = ("ERROR: Could not find a version that satisfies the requirement tf-keras>=9 "
             "(from needs-tf) (from versions: 2.18.0)\n")
     assert asks_from_pip_text(text)[0].by == "needs-tf"
+
+
+def test_a_plugin_line_pinned_to_what_pip_resolved_needs_no_second_resolve() -> None:
+    """Past the knowledge, step 1 asks pip for `tensorflow-metal`; step 2 pins the release pip
+    chose once the pair is link-checked: the first resolution already holds that set."""
+    from pip_tfmac.flows.resolution import changes_resolution
+
+    first, paired = plan(["tensorflow==2.17.1"], "2.17.1", with_verdicts(CUT, [here("2.17.1", "1.1.0")], "3.11"),
+                         {"tensorflow-metal": "1.1.0"})
+    assert "tensorflow-metal" in first.requirements and "tensorflow-metal==1.1.0" in paired.requirements
+    versions = {"tensorflow": "2.17.1", "tensorflow-metal": "1.1.0"}
+    assert not changes_resolution(first, paired, versions)
+    assert changes_resolution(first, paired, {**versions, "tensorflow-metal": "1.2.0"})
+    _, dropped = plan(["tensorflow==2.18.1"], "2.18.1", with_verdicts(CUT, [here("2.18.1", "1.1.0")], "3.11"),
+                      {"tensorflow-metal": "1.1.0"})
+    assert not any(r.startswith("tensorflow-metal") for r in dropped.requirements)
+    assert changes_resolution(first, dropped, versions)  # the plugin leaves the set: resolve again

@@ -131,14 +131,35 @@ def recheck_used_wheels(resolved: Resolved, result: PipResult) -> bool:
 
 
 def changes_resolution(before: Plan, after: Plan, versions: dict[str, str]) -> bool:
-    """Only pins of what pip already chose need no second resolve."""
-    if after.requirements != before.requirements:
+    """Only pins of what pip already chose need no second resolve (a constraint added, or a
+    requirement line replaced by the pin of the release pip resolved for it: the unpinned
+    plugin line of a plan past the knowledge, once its pair is link-checked)."""
+    if len(after.requirements) != len(before.requirements):
         return True
+    for old, new in zip(before.requirements, after.requirements):
+        if old != new and not _pins_resolved(old, new, versions):
+            return True
     for line in after.constraints[len(before.constraints):]:
         name, sep, version = line.partition("==")
         if not sep or versions.get(canonicalize_name(name)) != version:
             return True
     return after.constraints[: len(before.constraints)] != before.constraints
+
+
+def _pins_resolved(old: str, new: str, versions: dict[str, str]) -> bool:
+    """Is `new` the pin `name==X` of the package `old` names, X being what pip resolved?"""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        before, after = Requirement(old), Requirement(new)
+    except InvalidRequirement:
+        return False
+    name = canonicalize_name(after.name)
+    pins = [s.version for s in after.specifier if s.operator == "=="]
+    return (canonicalize_name(before.name) == name and before.extras == after.extras
+            and before.marker is None and after.marker is None
+            and before.url is None and len(pins) == 1 and len(after.specifier) == 1
+            and versions.get(name) == pins[0] and before.specifier.contains(pins[0], prereleases=True))
 
 
 def write_files(resolved: Resolved) -> None:
