@@ -29,7 +29,6 @@ from pip_tfmac.flows.resolution import (Resolved, changes_resolution, dry_run, h
 from pip_tfmac.flows.target import determine_target
 from pip_tfmac.knowledge import load
 from pip_tfmac.runners.pipargs import InstallArgs
-from pip_tfmac.wheelhouse.build import build_local_wheels
 from pip_tfmac.runners import tempdirs
 
 if TYPE_CHECKING:
@@ -133,6 +132,8 @@ def _build(resolved: Resolved, progress: Progress) -> None:
     """Build the local wheels of the plan (aliases, recipes) and hand the wheelhouse to pip."""
     args = resolved.args
     progress("building the local wheels the plan needs")
+    from pip_tfmac.wheelhouse.build import build_local_wheels  # only a plan with local wheels
+
     wheelhouse = resolved.wheelhouse = resolved.wheelhouse or open_wheelhouse(args)
     resolved.built = build_local_wheels(resolved.plan, wheelhouse, resolved.python, args)
     # The wheels built for this plan are re-hashed before pip sees them (all of them when

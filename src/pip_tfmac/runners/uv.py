@@ -13,11 +13,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from typing import Any, Optional, Sequence
 
 from pip_tfmac.core.target import Target
 from pip_tfmac.errors import UsageError
 from pip_tfmac.runners.backend import Call
+from pip_tfmac.runners import uv_prefetch
 from pip_tfmac.runners.passthrough import run_to_completion
 from pip_tfmac.runners.pip import PipResult
 
@@ -198,7 +200,8 @@ class UvBackend:
         per project), and online again only when that fails."""
         cmd, extra = argv(self.uv, call, install=False)
         proc = None
-        if self.resolved_once and not call.offline:
+        fresh = self.resolved_once or (not call.target.cross and uv_prefetch.warmed(call.python))
+        if fresh and not call.offline:
             proc = subprocess.run([*cmd, "--offline"], capture_output=True, text=True, errors="replace",
                                   env=uv_env(extra))
             if proc.returncode != 0:
@@ -214,11 +217,43 @@ class UvBackend:
         return PipResult(tuple(cmd), proc.returncode, stdout, proc.stderr, report)
 
     def install(self, call: Call) -> int:
+        """`uv pip install` of the plan. After the plan's compile (seconds ago, online) uv is
+        asked `--offline` first: the index pages it just read and the wheels in its cache (no
+        second round trip per project: a warm install costs what uv's own install costs).
+        Online again only when that fails (a wheel uv has not downloaded yet); the failed
+        offline attempt's messages are not shown."""
         cmd, extra = argv(self.uv, call, install=True)
-        return run_to_completion(cmd, stdout_to_stderr=call.stdout_to_stderr, env=uv_env(extra))
+        env = uv_env(extra)
+        if self.resolved_once and not call.offline and "--no-cache" not in cmd:
+            with tempfile.TemporaryFile() as output:
+                code = run_to_completion([*cmd, "--offline"], env=env, output=output)
+                if code in (0, 130, 143):  # installed (or interrupted: nothing is run again)
+                    output.seek(0)
+                    sys.stderr.flush()
+                    shutil.copyfileobj(output, sys.stderr.buffer)  # uv's own summary
+                    sys.stderr.buffer.flush()
+                    return code
+        return run_to_completion(cmd, stdout_to_stderr=call.stdout_to_stderr, env=env)
 
 
 def version_of(uv: str) -> Optional[tuple[int, ...]]:
+    """uv's version (`uv --version`), kept between runs while the binary is unchanged."""
+    from pip_tfmac.runners import probe_cache
+    from pip_tfmac.runners.probe_target import cache_folder
+
+    folder, key = cache_folder(), os.path.abspath(uv)
+    paths = [key, os.path.realpath(key)]
+    cached = probe_cache.load(folder, "uv", key, "1")
+    if cached is not None and isinstance(cached.get("version"), list):
+        return tuple(int(p) for p in cached["version"])
+    before = probe_cache.stamp(paths)
+    found = _run_version(uv)
+    if found is not None:
+        probe_cache.save(folder, "uv", key, "1", paths, {"version": list(found)}, before)
+    return found
+
+
+def _run_version(uv: str) -> Optional[tuple[int, ...]]:
     try:
         out = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
@@ -245,10 +280,22 @@ def candidates() -> list[str]:
     return found
 
 
+_found: dict[tuple[str, ...], str] = {}
+
+
 def find_uv() -> str:
+    """The uv to run: the extra's, else PATH's (checked once per process); a usage error when
+    none is recent enough."""
+    found = tuple(candidates())
+    if found not in _found:
+        _found[found] = _find_uv(found)
+    return _found[found]
+
+
+def _find_uv(found: Sequence[str]) -> str:
     floor = ".".join(map(str, MIN_UV))
     seen = []
-    for uv in candidates():
+    for uv in found:
         version = version_of(uv)
         if version is not None and version >= MIN_UV:
             return uv
