@@ -145,6 +145,13 @@ def _build(resolved: Resolved, progress: Progress) -> None:
         resolved.find_links = (own_wheels_view(resolved),)
 
 
+def wants_wheelhouse(resolved: Resolved) -> bool:
+    """pip is always handed the wheelhouse; uv only when the plan builds wheels there (aliases,
+    recipes) or may use nothing else (--offline): uv keeps its own cache of what it fetched."""
+    plan, args = resolved.plan, resolved.args
+    return resolved.backend is None or args.own.offline or bool(plan.aliases or plan.recipes)
+
+
 def own_wheels_view(resolved: Resolved) -> str:
     """A find-links folder holding only the wheels built for this plan (copies, in the workdir)."""
     import shutil
@@ -159,7 +166,7 @@ def own_wheels_view(resolved: Resolved) -> str:
 def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> Resolved:
     args, plan = resolved.args, resolved.plan
     knowledge = load()
-    if with_wheelhouse and (plan.intercepted or args.own.offline):
+    if with_wheelhouse and (plan.intercepted or args.own.offline) and wants_wheelhouse(resolved):
         _build(resolved, progress)
     progress(f"resolving the plan with {resolved.backend_name} (dry run)")
     result = dry_run(resolved)
@@ -170,7 +177,7 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
             f"{a.name} (from {', '.join(a.parents) or 'a project'})" for a in arrivals) + ": planning it again")
         resolved.arrivals += arrivals
         plan = resolved.plan = _plan(args, plan.target, resolved.arrivals)
-        if with_wheelhouse:
+        if with_wheelhouse and wants_wheelhouse(resolved):
             _build(resolved, progress)
         result = dry_run(resolved)
     if not plan.intercepted:
