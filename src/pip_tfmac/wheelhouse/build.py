@@ -128,12 +128,12 @@ def _recipe(
         prov = Provenance(rule=standin.rule, source=recipe.source)
         out.append(str(wheelhouse.ensure_built(standin.filename, _constant(standin.data), prov)))
     for prebuild in recipe.prebuild:
-        if not _uv_builds_it(prebuild, args):
+        if not uv_builds_it(prebuild, args):
             out.append(_prebuild(prebuild, recipe, wheelhouse, python, args))
     return out
 
 
-def _uv_builds_it(prebuild: Prebuild, args: InstallArgs) -> bool:
+def uv_builds_it(prebuild: Prebuild, args: InstallArgs) -> bool:
     """Under `--backend uv` a plan or an install needs no prebuilt sdist: uv reads an sdist's
     metadata and builds its wheel itself, also for another target (pip's cross resolve takes
     wheels only, hence the prebuild). Still built: for `download` and `lock` (the wheelhouse must
