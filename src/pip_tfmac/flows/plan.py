@@ -149,7 +149,8 @@ def wants_wheelhouse(resolved: Resolved) -> bool:
     """pip is always handed the wheelhouse; uv only when the plan builds wheels there (aliases,
     recipes) or may use nothing else (--offline): uv keeps its own cache of what it fetched."""
     plan, args = resolved.plan, resolved.args
-    return resolved.backend is None or args.own.offline or bool(plan.aliases or plan.recipes)
+    return (resolved.backend is None or args.own.offline or bool(plan.aliases or plan.recipes)
+            or args.command not in ("install", "plan"))  # download fills the wheelhouse
 
 
 def own_wheels_view(resolved: Resolved) -> str:

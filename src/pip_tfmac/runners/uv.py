@@ -180,6 +180,19 @@ def parse_compile(text: str) -> dict[str, Any]:
     return {"version": "1", "installer": "uv", "install": install}
 
 
+def hashed_pins(text: str) -> str:
+    """`uv pip compile --generate-hashes` output, one requirement a line, markers dropped."""
+    out: list[str] = []
+    for line in text.replace("\\\n", " ").splitlines():
+        words = line.split("#", 1)[0].split() if not line.lstrip().startswith("#") else []
+        if not words:
+            continue
+        pin = " ".join(words[:3]) if len(words) > 2 and words[1] == "@" else words[0]
+        hashes = [w for w in words if w.startswith("--hash=")]
+        out.append(" ".join([pin, *hashes]))
+    return "\n".join(out) + ("\n" if out else "")
+
+
 def uv_env(extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
@@ -215,6 +228,19 @@ class UvBackend:
             stdout = "Would install " + " ".join(f"{e['metadata']['name']}-{e['metadata']['version']}"
                                                  for e in report["install"]) + "\n"
         return PipResult(tuple(cmd), proc.returncode, stdout, proc.stderr, report)
+
+    def pins_with_hashes(self, call: Call) -> Optional[str]:
+        """The plan's set as `name==version --hash=sha256:...` lines (one a line, no markers:
+        uv resolved for the target, so every line is needed there), from uv's cache when the
+        plan's compile just filled it; None when uv cannot say."""
+        cmd, extra = argv(self.uv, call, install=False)
+        cmd = [a for a in cmd if a not in ("--annotation-style", "line")] + ["--generate-hashes", "--no-annotate"]
+        proc = None
+        for attempt in ([*cmd, "--offline"], cmd) if self.resolved_once and not call.offline else (cmd,):
+            proc = subprocess.run(attempt, capture_output=True, text=True, errors="replace", env=uv_env(extra))
+            if proc.returncode == 0:
+                return hashed_pins(proc.stdout)
+        return None
 
     def install(self, call: Call) -> int:
         """`uv pip install` of the plan. After the plan's compile (seconds ago, online) uv is
