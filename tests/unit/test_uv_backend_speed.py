@@ -170,8 +170,10 @@ echo 'tensorflow-cpu==2.15.1    # via -r requirements.txt'
 def test_the_prefetch_runs_uv_compile_of_the_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pip_tfmac.runners.early import start_for_install
 
+    from pip_tfmac.runners import uv_find
+
     script, log = logging_uv(tmp_path)
-    monkeypatch.setattr(uv, "candidates", lambda: [script])
+    monkeypatch.setattr(uv_find, "candidates", lambda: [script])
     py = venv(tmp_path / "v")
     start_for_install(["--python", py, "install", "--backend", "uv", "-q", "tensorflow-cpu==2.15.1"], 2)
     assert uv_prefetch.warmed(py)

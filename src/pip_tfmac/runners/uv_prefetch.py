@@ -137,10 +137,10 @@ def start_early(general: Sequence[str], rest: Sequence[str], *, backend: str, of
         return
     from pip_tfmac.errors import TfmacError
     from pip_tfmac.runners.interpreter import resolve_target_python
-    from pip_tfmac.runners.uv import find_uv
+    from pip_tfmac.runners.uv_find import candidates, find
 
     try:
-        python, uv = resolve_target_python(general), find_uv()
+        python, uv = resolve_target_python(general), find(candidates())
     except TfmacError:
         return  # the command says what is wrong, in its own words, later
     start(uv, python, specs)
