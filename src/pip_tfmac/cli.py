@@ -109,6 +109,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _pass_through(args)
         _terminate_like_interrupt()
         _sweep_leftovers()
+        if command == "install" and index is not None:  # overlaps the imports (runners/early.py)
+            from pip_tfmac.runners.early import start_for_install
+
+            start_for_install(args, index)
         run = _load(module)
         code = run(args, index)
         _ignore_late_signals()

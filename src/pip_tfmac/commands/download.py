@@ -8,6 +8,8 @@ TensorFlow family are plain `pip download`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import sys
 
@@ -58,7 +60,9 @@ def run(args: list[str], index: Optional[int]) -> int:
     dest, without_dest = take_dest(list(args[index + 1 :]))
     as_install = [*args[:index], "install", *without_dest]
     try:
-        parsed = parse_install(as_install, index, "install")
+        # parsed as an install, named a download (under --backend uv a plan that ends in an
+        # install leaves prebuilt sdists to uv; a download fills the wheelhouse with them)
+        parsed = dataclasses.replace(parse_install(as_install, index, "install"), command="download")
     except (BadInputError, UsageError):
         if rest != list(args[index + 1 :]):
             raise

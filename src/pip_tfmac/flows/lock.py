@@ -10,6 +10,7 @@ they were published to (`--built-wheels-url`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -83,6 +84,11 @@ def resolve_envs(request: LockRequest, progress: Callable[[str], None]) -> tuple
             # A lock of this machine lists everything, installed or not (as `pip lock` does).
             argv.append("--ignore-installed")
             parsed = parse_install(argv, len(request.general), "install")
+        if parsed.own.backend != "pip":
+            # A lock records the URL and sha256 of the very file each package installs from;
+            # pip's report says which, uv's compile does not (it names versions only).
+            progress("a lock is resolved with pip (uv's compile reports no file URLs or sha256)")
+            parsed = dataclasses.replace(parsed, own=dataclasses.replace(parsed.own, backend="pip"))
         progress(f"locking for {target.text if target else 'this interpreter'}")
         resolved = resolve(parsed, progress=progress, own_wheels_only=True)
         try:

@@ -30,7 +30,6 @@ from pip_tfmac.flows.newer_pairs import link_check_newer
 from pip_tfmac.flows.target import determine_target
 from pip_tfmac.knowledge import load
 from pip_tfmac.runners.pipargs import InstallArgs
-from pip_tfmac.wheelhouse.build import build_local_wheels
 from pip_tfmac.runners import tempdirs
 
 if TYPE_CHECKING:
@@ -136,6 +135,8 @@ def _build(resolved: Resolved, progress: Progress) -> None:
     """Build the local wheels of the plan (aliases, recipes) and hand the wheelhouse to pip."""
     args = resolved.args
     progress("building the local wheels the plan needs")
+    from pip_tfmac.wheelhouse.build import build_local_wheels  # only a plan with local wheels
+
     wheelhouse = resolved.wheelhouse = resolved.wheelhouse or open_wheelhouse(args)
     resolved.built = build_local_wheels(resolved.plan, wheelhouse, resolved.python, args)
     # The wheels built for this plan are re-hashed before pip sees them (all of them when
@@ -145,6 +146,14 @@ def _build(resolved: Resolved, progress: Progress) -> None:
     resolved.find_links = (str(wheelhouse.prepare(names)),)
     if resolved.own_wheels_only and names is not None:
         resolved.find_links = (own_wheels_view(resolved),)
+
+
+def wants_wheelhouse(resolved: Resolved) -> bool:
+    """pip is always handed the wheelhouse; uv only when the plan builds wheels there (aliases,
+    recipes) or may use nothing else (--offline): uv keeps its own cache of what it fetched."""
+    plan, args = resolved.plan, resolved.args
+    return (resolved.backend is None or args.own.offline or bool(plan.aliases or plan.recipes)
+            or args.command not in ("install", "plan"))  # download fills the wheelhouse
 
 
 def own_wheels_view(resolved: Resolved) -> str:
@@ -161,7 +170,7 @@ def own_wheels_view(resolved: Resolved) -> str:
 def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> Resolved:
     args, plan = resolved.args, resolved.plan
     knowledge = load()
-    if with_wheelhouse and (plan.intercepted or args.own.offline):
+    if with_wheelhouse and (plan.intercepted or args.own.offline) and wants_wheelhouse(resolved):
         _build(resolved, progress)
     progress(f"resolving the plan with {resolved.backend_name} (dry run)")
     result = dry_run(resolved)
@@ -172,7 +181,7 @@ def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> R
             f"{a.name} (from {', '.join(a.parents) or 'a project'})" for a in arrivals) + ": planning it again")
         resolved.arrivals += arrivals
         plan = resolved.plan = _plan(args, plan.target, resolved.arrivals)
-        if with_wheelhouse:
+        if with_wheelhouse and wants_wheelhouse(resolved):
             _build(resolved, progress)
         result = dry_run(resolved)
     if not plan.intercepted:

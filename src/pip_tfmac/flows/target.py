@@ -8,7 +8,7 @@ from pip_tfmac.core.knowledge import Knowledge
 from pip_tfmac.core.target import Target, cross_target
 from pip_tfmac.runners.interpreter import python_option, resolve_target_python
 from pip_tfmac.runners.pipargs import InstallArgs
-from pip_tfmac.runners.probe_target import probe
+from pip_tfmac.runners.probe_target import probe, use_cache
 from pip_tfmac.runners.probe_writable import probe_changeable
 
 
@@ -19,6 +19,7 @@ def determine_target(args: InstallArgs, knowledge: Knowledge) -> tuple[Target, s
             f"pip-tfmac --python {args.values.python} {args.command} ...",
         )
     python = resolve_target_python(args.general)
+    use_cache(args.own.cache_dir, args.own.no_cache)  # the probe's answers are kept there
     if args.macos_shorthand and args.platforms:
         raise errors.UsageError(
             "--platform macos-arm64 cannot be combined with other --platform tags "

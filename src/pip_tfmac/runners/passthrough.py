@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Mapping, Optional, Sequence
+from typing import IO, Any, Mapping, Optional, Sequence
 
 from pip_tfmac.runners.interpreter import python_option, resolve_target_python, same_interpreter
 
@@ -69,13 +69,14 @@ LAST_RUN: list[str] = []
 
 
 def run_to_completion(argv: Sequence[str], *, stdout_to_stderr: bool = False,
-                      env: Optional[Mapping[str, str]] = None) -> int:
+                      env: Optional[Mapping[str, str]] = None, output: Optional[IO[bytes]] = None) -> int:
     """Start pip (or the hooked pip) so that neither Ctrl-C nor SIGTERM can cut an install in half.
 
     The child starts with SIGINT and SIGTERM ignored (so a signal to the whole process group
     reaches it harmlessly), and ours only note the request: pip finishes, the environment is
     complete (as planned, or as before when pip itself failed), and we exit 130 (143 for
-    SIGTERM) saying which. SIGKILL still stops both at once.
+    SIGTERM) saying which. SIGKILL still stops both at once. `output`: a file that takes the
+    child's stdout and stderr instead (the caller shows them or not).
     """
     import signal
 
@@ -95,9 +96,9 @@ def run_to_completion(argv: Sequence[str], *, stdout_to_stderr: bool = False,
 
     previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        stdout: Any = output if output is not None else sys.stderr.fileno() if stdout_to_stderr else None
         proc = subprocess.Popen(list(argv), preexec_fn=child,  # noqa: PLW1509 (no threads here)
-                                stdout=sys.stderr.fileno() if stdout_to_stderr else None,
-                                env=dict(env) if env is not None else None)
+                                stdout=stdout, stderr=output, env=dict(env) if env is not None else None)
         code = proc.wait()
         LAST_RUN[:] = ["complete as planned" if code == 0 else "unchanged by the failed pip run"]
     finally:

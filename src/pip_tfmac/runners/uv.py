@@ -13,15 +13,17 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from typing import Any, Optional, Sequence
 
 from pip_tfmac.core.target import Target
 from pip_tfmac.errors import UsageError
 from pip_tfmac.runners.backend import Call
+from pip_tfmac.runners import uv_find, uv_prefetch
 from pip_tfmac.runners.passthrough import run_to_completion
 from pip_tfmac.runners.pip import PipResult
 
-MIN_UV = (0, 5, 0)
+MIN_UV = uv_find.MIN_UV
 DEFAULT_INDEX = "https://pypi.org/simple"
 
 # pip option -> uv option (same value, or a flag).
@@ -178,6 +180,19 @@ def parse_compile(text: str) -> dict[str, Any]:
     return {"version": "1", "installer": "uv", "install": install}
 
 
+def hashed_pins(text: str) -> str:
+    """`uv pip compile --generate-hashes` output, one requirement a line, markers dropped."""
+    out: list[str] = []
+    for line in text.replace("\\\n", " ").splitlines():
+        words = line.split("#", 1)[0].split() if not line.lstrip().startswith("#") else []
+        if not words:
+            continue
+        pin = " ".join(words[:3]) if len(words) > 2 and words[1] == "@" else words[0]
+        hashes = [w for w in words if w.startswith("--hash=")]
+        out.append(" ".join([pin, *hashes]))
+    return "\n".join(out) + ("\n" if out else "")
+
+
 def uv_env(extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
@@ -198,7 +213,8 @@ class UvBackend:
         per project), and online again only when that fails."""
         cmd, extra = argv(self.uv, call, install=False)
         proc = None
-        if self.resolved_once and not call.offline:
+        fresh = self.resolved_once or (not call.target.cross and uv_prefetch.warmed(call.python))
+        if fresh and not call.offline:
             proc = subprocess.run([*cmd, "--offline"], capture_output=True, text=True, errors="replace",
                                   env=uv_env(extra))
             if proc.returncode != 0:
@@ -213,48 +229,50 @@ class UvBackend:
                                                  for e in report["install"]) + "\n"
         return PipResult(tuple(cmd), proc.returncode, stdout, proc.stderr, report)
 
+    def pins_with_hashes(self, call: Call) -> Optional[str]:
+        """The plan's set as `name==version --hash=sha256:...` lines (one a line, no markers:
+        uv resolved for the target, so every line is needed there), from uv's cache when the
+        plan's compile just filled it; None when uv cannot say."""
+        cmd, extra = argv(self.uv, call, install=False)
+        cmd = [a for a in cmd if a not in ("--annotation-style", "line")] + ["--generate-hashes", "--no-annotate"]
+        proc = None
+        for attempt in ([*cmd, "--offline"], cmd) if self.resolved_once and not call.offline else (cmd,):
+            proc = subprocess.run(attempt, capture_output=True, text=True, errors="replace", env=uv_env(extra))
+            if proc.returncode == 0:
+                return hashed_pins(proc.stdout)
+        return None
+
     def install(self, call: Call) -> int:
+        """`uv pip install` of the plan. After the plan's compile (seconds ago, online) uv is
+        asked `--offline` first: the index pages it just read and the wheels in its cache (no
+        second round trip per project: a warm install costs what uv's own install costs).
+        Online again only when that fails (a wheel uv has not downloaded yet); the failed
+        offline attempt's messages are not shown."""
         cmd, extra = argv(self.uv, call, install=True)
-        return run_to_completion(cmd, stdout_to_stderr=call.stdout_to_stderr, env=uv_env(extra))
+        env = uv_env(extra)
+        if self.resolved_once and not call.offline and "--no-cache" not in cmd:
+            with tempfile.TemporaryFile() as output:
+                code = run_to_completion([*cmd, "--offline"], env=env, output=output)
+                if code in (0, 130, 143):  # installed (or interrupted: nothing is run again)
+                    output.seek(0)
+                    sys.stderr.flush()
+                    shutil.copyfileobj(output, sys.stderr.buffer)  # uv's own summary
+                    sys.stderr.buffer.flush()
+                    return code
+        return run_to_completion(cmd, stdout_to_stderr=call.stdout_to_stderr, env=env)
 
 
 def version_of(uv: str) -> Optional[tuple[int, ...]]:
-    try:
-        out = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    m = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
-    return tuple(int(p) for p in m.groups()) if m else None
+    """uv's version (`uv --version`), kept between runs while the binary is unchanged."""
+    return uv_find.version_of(uv)
 
 
 def candidates() -> list[str]:
     """Where uv is looked for: the `uv` package installed with pip-tfmac (the extra), then PATH."""
-    found = []
-    try:
-        from uv import find_uv_bin  # type: ignore[import-not-found]
-
-        found.append(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        pass
-    beside = os.path.join(os.path.dirname(sys.executable), "uv")
-    if os.path.isfile(beside):
-        found.append(beside)
-    on_path = shutil.which("uv")
-    if on_path:
-        found.append(on_path)
-    return found
+    return uv_find.candidates()
 
 
 def find_uv() -> str:
-    floor = ".".join(map(str, MIN_UV))
-    seen = []
-    for uv in candidates():
-        version = version_of(uv)
-        if version is not None and version >= MIN_UV:
-            return uv
-        seen.append(f"{uv} ({'.'.join(map(str, version)) if version else 'does not run'})")
-    if seen:
-        raise UsageError(f"--backend uv needs uv {floor} or later; found only " + ", ".join(seen) + ".",
-                         "pip install -U 'pip-tfmac[uv]' (or a newer uv on PATH), or use --backend pip")
-    raise UsageError("--backend uv needs uv, and none was found (neither the pip-tfmac[uv] extra nor uv on PATH).",
-                     "pip install 'pip-tfmac[uv]', or put uv on PATH, or use --backend pip (the default)")
+    """The uv to run: the extra's, else PATH's (checked once per process); a usage error when
+    none is recent enough."""
+    return uv_find.find(candidates())

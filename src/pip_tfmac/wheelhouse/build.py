@@ -105,22 +105,48 @@ def _recipe(
     patched_name = _patched_filename(recipe)
 
     def build_patched() -> bytes:
-        if not args.own.offline:
-            # A team index may have it already (`wheelhouse publish`): same provenance, same bytes.
+        if args.own.offline:
+            return build_patched_wheel(_fetch_original(recipe, python, args), recipe).data
+        # A team index may have it already (`wheelhouse publish`): same provenance, same bytes.
+        # Both pip runs wait on the index: the original is fetched meanwhile, in case (cold: one
+        # round of pip's start and the index's latency instead of two).
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1)
+        try:
+            original = pool.submit(_fetch_original, recipe, python, args)
             reused = published_wheel(patched_name, f"{recipe.name}=={recipe.version}", provenance,
                                      python, args.general, _pip_options(args))
             if reused is not None:
                 return reused
-        original = _fetch_original(recipe, python, args)
-        return build_patched_wheel(original, recipe).data
+            return build_patched_wheel(original.result(), recipe).data
+        finally:
+            pool.shutdown(wait=False)
 
     out.append(str(wheelhouse.ensure_built(patched_name, build_patched, provenance)))
     for standin in build_standin_wheels(recipe):
         prov = Provenance(rule=standin.rule, source=recipe.source)
         out.append(str(wheelhouse.ensure_built(standin.filename, _constant(standin.data), prov)))
     for prebuild in recipe.prebuild:
-        out.append(_prebuild(prebuild, recipe, wheelhouse, python, args))
+        if not uv_builds_it(prebuild, args):
+            out.append(_prebuild(prebuild, recipe, wheelhouse, python, args))
     return out
+
+
+def uv_builds_it(prebuild: Prebuild, args: InstallArgs) -> bool:
+    """Under `--backend uv` a plan or an install needs no prebuilt sdist: uv reads an sdist's
+    metadata and builds its wheel itself, also for another target (pip's cross resolve takes
+    wheels only, hence the prebuild). Still built: for `download` and `lock` (the wheelhouse must
+    hold it for a later offline install), for --offline, and when the user's own options allow
+    wheels only for it."""
+    if args.own.backend != "uv" or args.own.offline or args.command not in ("install", "plan"):
+        return False
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    control = getattr(args.values, "format_control", None)
+    only_binary = {canonicalize_name(n) if n != ":all:" else n for n in getattr(control, "only_binary", ()) or ()}
+    return not ({":all:", canonicalize_name(Requirement(prebuild.requirement).name)} & only_binary)
 
 
 def _constant(data: bytes) -> Callable[[], bytes]:

@@ -27,7 +27,7 @@ _SPACE_HINT = "free some space, or pass --tfmac-cache-dir DIR / --no-tfmac-cache
 if TYPE_CHECKING:
     from pip_tfmac.wheelhouse.store import Wheelhouse
 
-__all__ = ["download_args", "export_wheels", "fetch_wheels", "incoming_dir"]
+__all__ = ["download_args", "export_wheels", "fetch_pinned", "fetch_wheels", "incoming_dir"]
 
 
 _CROSS_OPTIONS = ("--platform", "--python-version", "--abi", "--implementation")
@@ -132,6 +132,35 @@ def fetch_wheels(
                     )
                 paths.append(wheelhouse.add_fetched(downloaded, sha, url))
         return paths
+
+
+def fetch_pinned(wheelhouse: Wheelhouse, pins: Sequence[str], pip_args: Sequence[str], python: str, *,
+                 general: Sequence[str] = ()) -> list[Path]:
+    """Fetch the wheels of an already resolved set (`name==version --hash=sha256:...` lines, as
+    uv's compile gives them) into the wheelhouse: `pip download --no-deps`, no resolve of pip's
+    own; pip refuses a file whose sha256 is not among the pin's (--require-hashes) and the
+    wheelhouse re-hashes what enters it. Pins without hashes are fetched in a second run."""
+    paths: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix=tempdirs.prefix("fetch")) as work, \
+            wheelhouse.incoming_dir() as incoming:
+        hashed = [p for p in pins if "--hash=" in p]
+        for group, name in ((hashed, "hashed.txt"), ([p for p in pins if "--hash=" not in p], "unhashed.txt")):
+            if not group:
+                continue
+            req = Path(work) / name
+            req.write_text("\n".join(group) + "\n", encoding="utf-8")
+            argv = pip_runner.base_argv(python, general) + [
+                "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "off",
+                "-d", str(incoming), "-r", str(req), *download_args(pip_args)]
+            fetched = pip_runner.run(argv)
+            if not fetched.ok:
+                raise CacheError("pip could not download the wheels of the plan into the wheelhouse.",
+                                 "check the index settings (pip config list) and the network",
+                                 details=fetched.summary())
+        for downloaded in sorted(incoming.iterdir()):
+            if downloaded.name.endswith(".whl"):
+                paths.append(wheelhouse.add_fetched(downloaded, "", ""))
+    return paths
 
 
 def download_args(pip_args: Sequence[str]) -> list[str]:
