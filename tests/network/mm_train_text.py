@@ -126,6 +126,7 @@ def main(workdir: str) -> dict[str, object]:
         "loss": float(loss),
         "tflite_bytes": os.path.getsize(tflite_path),
         "metadata_name": metadata.get("name"),
+        "min_parser_version": metadata.get("min_parser_version"),
         "subgraph_inputs": [
             t.get("name") for t in metadata["subgraph_metadata"][0]["input_tensor_metadata"]
         ],

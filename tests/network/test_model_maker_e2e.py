@@ -355,6 +355,7 @@ def test_train_evaluate_export_text_classifier(installed: Installed, tmp_path: P
         assert out["metadata_name"] == "AverageWordVec text classifier"
         assert out["subgraph_inputs"] == ["input_text"]
         assert out["output_shape"] == [1, 2]
+        assert out["min_parser_version"] == "1.2.1"  # tokenizer + vocabulary (on 3.13: patch 0009)
         assert out["compat_v2_same_keras"] is True
         root = "keras" if _tf_minor(installed) < (2, 16) else "tf_keras"
         assert out["keras_model_module"].split(".")[0] == root
