@@ -30,11 +30,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _interpreter(version: str) -> str | None:
-    found = shutil.which(f"python{version}")
-    if found:
-        return found
     pyenv = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python"))
-    return str(pyenv[-1]) if pyenv else None
+    for found in filter(None, [str(p) for p in reversed(pyenv)] + [shutil.which(f"python{version}")]):
+        probe = subprocess.run([found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return found  # a pyenv shim answers to every pythonX.Y name; this one runs X.Y
+    return None
 
 
 def _env(base: Path) -> dict[str, str]:
