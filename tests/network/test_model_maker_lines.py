@@ -42,7 +42,12 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _versions(items: list[dict[str, Any]]) -> dict[str, str]:
-    return {i["name"].lower().replace("_", "-"): i["version"] for i in items}
+    """name -> version, from a plan's `resolved` or a pip report's `install` items."""
+    out = {}
+    for item in items:
+        meta = item.get("metadata", item)
+        out[meta["name"].lower().replace("_", "-")] = meta["version"]
+    return out
 
 
 @pytest.mark.parametrize(("platform", "python"), sorted(CASES))
@@ -80,6 +85,5 @@ def test_line_plans_and_plain_pip_agrees(platform: str, python: str, env: dict[s
     again = run(pip, env, timeout=1200)
     assert again.returncode == 0, again.describe()[-6000:]
     rechecked = _versions(json.loads((tmp_path / "r.json").read_text())["install"])
-    rechecked = {k: v for k, v in rechecked.items()}
     for name in ("tensorflow", "tensorflow-metal", "tf-keras", NAME, "tensorflow-addons", "mediapipe"):
         assert rechecked.get(name) == resolved.get(name), (name, rechecked.get(name), resolved.get(name))

@@ -126,3 +126,12 @@ def test_searcher_disabled_on_every_line() -> None:
     for line in recipes.lines(NAME):
         assert "tflite_model_maker.searcher" in [d.module for d in line.disabled]
         assert "tflite_model_maker.searcher" in line.check_imports
+
+
+def test_newer_manylinux_tag_also_takes_older_wheels() -> None:
+    """pip matches --platform tags exactly; a glibc 2.28 container runs manylinux2014 wheels
+    (TensorFlow's aarch64 tag), so the target's tags run down to manylinux2014."""
+    tags = cross_target(["manylinux_2_28_aarch64"], "3.11").pip_platforms
+    assert tags[0] == "manylinux_2_28_aarch64" and tags[-1] == "manylinux2014_aarch64"
+    assert "manylinux_2_17_aarch64" in tags and len(tags) == len(set(tags)) == 13
+    assert cross_target(["manylinux2014_aarch64"], "3.11").pip_platforms == ("manylinux2014_aarch64",)
