@@ -70,8 +70,10 @@ class Resolved:
         if not self.plan.target.cross:
             return []
         out: list[str] = []
-        if self.args.macos_shorthand:
-            for tag in self.plan.target.pip_platforms:
+        # The shorthand's tags, or the older manylinux tags a manylinux_2_N machine also runs.
+        given = () if self.args.macos_shorthand else tuple(self.args.platforms)
+        for tag in self.plan.target.pip_platforms:
+            if tag not in given:
                 out += ["--platform", tag]
         if self.args.python_version is None:
             out += ["--python-version", self.plan.target.python_version]
