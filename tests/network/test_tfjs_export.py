@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.network, pytest.mark.slow]
 PYTHON = "3.11"
 HERE = Path(__file__).parent
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json, os, sys
 sys.path.insert(0, sys.argv[2])
 from mm_train_text import write_csv
@@ -80,7 +80,7 @@ print("RESULT:" + json.dumps({
                                         - loaded.predict(ids, verbose=0)))),
     "files": sorted(os.listdir(os.path.join(export_dir, "tfjs"))),
 }))
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,9 @@ def test_text_classifier_exports_to_tfjs(venv: Venv, tmp_path: Path) -> None:
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT:"))
     out = json.loads(line[len("RESULT:") :])
     assert out["tensorflowjs"] == recipes.get("tensorflowjs").upstream_version
-    assert out["keras_before"] == out["keras_after"]  # importing tensorflowjs adds no second tf.keras
+    assert (
+        out["keras_before"] == out["keras_after"]
+    )  # importing tensorflowjs adds no second tf.keras
     assert out["decision_forests"] is False
 
     tfjs = work / "export" / "tfjs"

@@ -45,7 +45,9 @@ def _recipe():
 
 def _plan(texts: list[str], platform: str, python: str):
     target = cross_target([PLATFORM_TAGS[platform]], python)
-    return plan_request([Request(t) for t in texts], target, load(), PlanOptions(), recipes.load_all())
+    return plan_request(
+        [Request(t) for t in texts], target, load(), PlanOptions(), recipes.load_all()
+    )
 
 
 def test_the_recipe_parses_and_names_the_exact_upstream_wheel() -> None:
@@ -76,9 +78,13 @@ def test_requires_keep_the_converters_imports_and_leave_out_the_rest() -> None:
         assert gone not in by_name
     for kept in ("tensorflow", "tf-keras", "six", "importlib-resources", "pyinquirer"):
         assert kept in by_name
-    assert by_name["tensorflow-hub"].specifier.contains("0.15.0")  # the tflite-model-maker set's hub
+    assert by_name["tensorflow-hub"].specifier.contains(
+        "0.15.0"
+    )  # the tflite-model-maker set's hub
     assert by_name["packaging"].specifier.contains("26.4")  # no downgrade of a venv's packaging
-    assert not by_name["setuptools"].specifier.contains("82.0.0")  # tensorflow_hub needs pkg_resources
+    assert not by_name["setuptools"].specifier.contains(
+        "82.0.0"
+    )  # tensorflow_hub needs pkg_resources
 
 
 def test_patches_touch_only_the_two_imports_they_make_optional() -> None:
