@@ -69,11 +69,18 @@ def main(workdir: str) -> dict[str, object]:
     import numpy as np
     import tensorflow as tf
 
-    tf.keras.utils.set_random_seed(0)  # Python, NumPy and TF: the same run every time
-    tf.config.experimental.enable_op_determinism()
+    # Model Maker first: on TF 2.16+ lines importing it makes tf.keras tf-keras (Keras 2), and
+    # it refuses to run once tf.keras has been used as Keras 3 in the process.
     import tflite_model_maker
     from tflite_model_maker import model_spec, text_classifier
     from tflite_model_maker.text_classifier import DataLoader
+
+    # Python, NumPy and TF seeds: the same run every time. Not tf.keras.utils.set_random_seed:
+    # with tf-keras 2.18.0 on Python 3.12+ it breaks layer creation (randint(1, 1e9), a float).
+    random.seed(0)
+    np.random.seed(0)
+    tf.random.set_seed(0)
+    tf.config.experimental.enable_op_determinism()
 
     spec = model_spec.get("average_word_vec")
     spec.num_words = 200
@@ -113,10 +120,13 @@ def main(workdir: str) -> dict[str, object]:
     return {
         "tflite_model_maker_file": tflite_model_maker.__file__,
         "tensorflow": tf.__version__,
+        "keras_model_module": tf.keras.Model.__module__,
+        "compat_v2_same_keras": tf.compat.v2.keras.Model is tf.keras.Model,
         "accuracy": float(accuracy),
         "loss": float(loss),
         "tflite_bytes": os.path.getsize(tflite_path),
         "metadata_name": metadata.get("name"),
+        "min_parser_version": metadata.get("min_parser_version"),
         "subgraph_inputs": [
             t.get("name") for t in metadata["subgraph_metadata"][0]["input_tensor_metadata"]
         ],

@@ -1,16 +1,19 @@
 """Model Maker through its recipes, for real: build, resolve for the Mac, install, train.
 
-For each recipe (tflite-model-maker, mediapipe-model-maker):
+For each case (recipe, Python): tflite-model-maker on 3.11 (TF 2.15 line), 3.12 (TF 2.18 line) and
+3.13 (TF 2.20 line), mediapipe-model-maker on 3.11; the recipe line is the one the planner picks for
+Linux x86_64 and that Python:
 - The original wheel is fetched from the index (`pip download`), checked against the recipe's
   sha256 and patched by pip_tfmac.wheelhouse.patching; the recipe's sdist-only dependencies are pre-built
   with `pip wheel --no-deps`. Together they form a local wheelhouse (find-links).
 - The wheelhouse plus the recipe's macOS arm64 TensorFlow line resolves for macOS arm64 with
   plain pip (`--platform` tags of macOS 11-14, each Python the recipe claims).
-- In a fresh Python 3.11 venv on this machine, `pip-tfmac install NAME` installs the package
+- In a fresh venv of that Python on this machine, `pip-tfmac install NAME` installs the package
   through the recipe's Linux line (the same TensorFlow as on the Mac, the same patched wheel);
-  every module the recipe lists imports, what it disables says why only when used, and a
-  script trains, evaluates and exports a text classifier with metadata, then reads the
-  metadata back.
+  every module the recipe lists imports, after which tf.keras, tf.compat.v2.keras and
+  tf.optimizers are one Keras; what it disables says why only when used, and a script trains,
+  evaluates and exports a text classifier with metadata, then reads the metadata back. A case
+  is skipped only when its Python is not on the machine.
 
 pip runs isolated from this machine's pip configuration (no config file, no PIP_* variables
 except the certificate bundle) with a cache of its own under the test's temporary folder, so
@@ -43,7 +46,6 @@ from pip_tfmac.wheelhouse import wheelfile as wheels
 
 pytestmark = [pytest.mark.network]
 
-PYTHON = "3.11"
 HERE = Path(__file__).parent
 TRAIN_SCRIPTS = {
     "tflite-model-maker": HERE / "mm_train_text.py",
@@ -52,7 +54,21 @@ TRAIN_SCRIPTS = {
 MAC_PLATFORMS = [
     f"macosx_{v}_0_{arch}" for v in (11, 12, 13, 14) for arch in ("arm64", "universal2")
 ]
-NAMES = sorted(TRAIN_SCRIPTS)
+# (recipe, Python): one install per case; the newer Pythons run tflite-model-maker's newer lines.
+CASES = [
+    ("mediapipe-model-maker", "3.11"),
+    ("tflite-model-maker", "3.11"),
+    ("tflite-model-maker", "3.12"),
+    ("tflite-model-maker", "3.13"),
+]
+
+
+def line_for(name: str, python: str) -> recipe_model.Recipe:
+    """The recipe line the planner takes for Linux x86_64 and this Python."""
+    for line in recipes.lines(name):
+        if line.target("linux-x86_64", python) is not None:
+            return line
+    raise AssertionError(f"no {name} recipe line for Linux x86_64 Python {python}")
 
 
 def _python(version: str) -> str | None:
@@ -81,13 +97,14 @@ def _check(result: helpers.Result) -> helpers.Result:
 @dataclass(frozen=True)
 class Wheelhouse:
     recipe: recipe_model.Recipe
+    python: str
     path: Path
     original: Path
     patched: Path
     env: Mapping[str, str]
 
 
-def build_wheelhouse(recipe: recipe_model.Recipe, base: Path) -> Wheelhouse:
+def build_wheelhouse(recipe: recipe_model.Recipe, base: Path, python: str = "3.11") -> Wheelhouse:
     """Original fetched by pip, patched by pip-tfmac, pre-built sdists beside it."""
     env = _env(base)
     originals = base / "originals"
@@ -109,15 +126,17 @@ def build_wheelhouse(recipe: recipe_model.Recipe, base: Path) -> Wheelhouse:
     for pre in recipe.prebuild:
         argv = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(house)]
         _check(helpers.run([*argv, pre.requirement], env))
-    return Wheelhouse(recipe, house, original, house / built.filename, env)
+    return Wheelhouse(recipe, python, house, original, house / built.filename, env)
 
 
-@pytest.fixture(scope="module", params=NAMES)
+@pytest.fixture(scope="module", params=CASES, ids=[f"{n}-py{p}" for n, p in CASES])
 def wheelhouse(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Wheelhouse:
-    recipe = recipes.get(request.param)
-    return build_wheelhouse(recipe, tmp_path_factory.mktemp(f"wheelhouse-{recipe.name}"))
+    name, python = request.param
+    recipe = line_for(name, python)
+    base = tmp_path_factory.mktemp(f"wheelhouse-{recipe.name}-{python}")
+    return build_wheelhouse(recipe, base, python)
 
 
 def test_patched_wheel_is_reproducible_and_carries_provenance(wheelhouse: Wheelhouse) -> None:
@@ -165,6 +184,8 @@ def test_recipe_resolves_for_macos_arm64(
 ) -> None:
     """Plain pip, macOS 14 arm64 tags: the patched wheel + the Mac TensorFlow line resolve."""
     recipe = wheelhouse.recipe
+    if wheelhouse.python != "3.11":
+        pytest.skip("the 3.12/3.13 lines' Mac plans: tests/network/test_model_maker_lines.py")
     line = recipe.target("macos-arm64", python)
     assert line is not None
     argv = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"]
@@ -196,7 +217,7 @@ def install_recipe(python: Path, house: Wheelhouse) -> helpers.Result:
     """
     recipe = house.recipe
     if os.environ.get("PIP_TFMAC_E2E_VIA", "pip-tfmac") == "pip":
-        line = recipe.target("linux-x86_64", PYTHON)
+        line = recipe.target("linux-x86_64", house.python)
         assert line is not None
         argv = [str(python), "-m", "pip", "install", "--find-links", str(house.path)]
         return helpers.run([*argv, recipe.requirement, *line.requirements], house.env, timeout=3600)
@@ -208,6 +229,7 @@ def install_recipe(python: Path, house: Wheelhouse) -> helpers.Result:
 @dataclass(frozen=True)
 class Installed:
     recipe: recipe_model.Recipe
+    version: str  # the Python version of the venv
     python: Path
     seconds: float
     venv_bytes: int
@@ -220,10 +242,10 @@ def _tree_size(path: Path) -> int:
 
 @pytest.fixture(scope="module")
 def installed(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    base_python = _python(PYTHON)
+    base_python = _python(wheelhouse.python)
     if base_python is None:
-        pytest.skip(f"no Python {PYTHON} on this machine")
-    venv = tmp_path_factory.mktemp(f"venv-{wheelhouse.recipe.name}") / "venv"
+        pytest.skip(f"no Python {wheelhouse.python} interpreter on this machine")
+    venv = tmp_path_factory.mktemp(f"venv-{wheelhouse.recipe.name}-{wheelhouse.python}") / "venv"
     _check(helpers.run([base_python, "-m", "venv", str(venv)], wheelhouse.env))
     python = helpers.venv_bin(venv, "python")
     start = time.monotonic()
@@ -232,13 +254,22 @@ def installed(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) 
     size = _tree_size(venv)
     figures = {
         "recipe": wheelhouse.recipe.id,
+        "python": wheelhouse.python,
         "via": os.environ.get("PIP_TFMAC_E2E_VIA", "pip-tfmac"),
         "install_s": round(seconds, 1),
         "venv_mb": size >> 20,
     }
     print(f"\nModel Maker e2e install: {json.dumps(figures)}")
     env = dict(wheelhouse.env, TF_CPP_MIN_LOG_LEVEL="2")
-    return Installed(wheelhouse.recipe, python, seconds, size, env)
+    return Installed(wheelhouse.recipe, wheelhouse.python, python, seconds, size, env)
+
+
+def _tf_minor(inst: Installed) -> tuple[int, int]:
+    line = inst.recipe.target("linux-x86_64", inst.version)
+    assert line is not None
+    tf = next(r for r in line.requirements if r.startswith("tensorflow=="))
+    major, minor = tf.split("==")[1].split(".")[:2]
+    return int(major), int(minor)
 
 
 def _py(inst: Installed, code: str, timeout: float = 900) -> helpers.Result:
@@ -253,7 +284,7 @@ def test_installed_set_is_consistent_and_patched(installed: Installed) -> None:
     )
     versions = {p["name"].lower(): p["version"] for p in json.loads(_check(listing).stdout)}
     assert versions[installed.recipe.name] == installed.recipe.version
-    line = installed.recipe.target("linux-x86_64", PYTHON)
+    line = installed.recipe.target("linux-x86_64", installed.version)
     assert line is not None
     for requirement in line.requirements:
         name, _, version = requirement.partition("==")
@@ -271,12 +302,21 @@ def test_every_listed_module_imports(installed: Installed) -> None:
         "for m in mods: importlib.import_module(m)\n"
         f"pb2 = [importlib.import_module(m).DESCRIPTOR.name for m in {pb2!r}]\n"
         "print('IMPORTED:' + json.dumps([mods, pb2]))\n"
+        "import tensorflow as tf\n"
+        "keras = [tf.keras.Model, tf.compat.v2.keras.Model, tf.optimizers.Adam, tf.compat.v2.optimizers.Adam]\n"
+        "print('KERAS:' + json.dumps([k.__module__ for k in keras] + [tf.keras.Model is tf.compat.v2.keras.Model]))\n"
     )
     result = _check(_py(installed, code))
     line = next(x for x in result.stdout.splitlines() if x.startswith("IMPORTED:"))
     mods, descriptors = json.loads(line.split(":", 1)[1])
     assert mods == list(recipe.check_imports) and mods
     assert len(descriptors) == len(pb2)  # rebuilt old-protoc modules load under protobuf 4
+    # One Keras per process, after every task module (tensorflow-model-optimization included):
+    # tf.keras, tf.compat.v2.keras and tf.optimizers come from the same Keras package.
+    keras = json.loads(next(x for x in result.stdout.splitlines() if x.startswith("KERAS:"))[6:])
+    modules, same = keras[:-1], keras[-1]
+    assert same is True and len({m.split(".")[0] for m in modules}) == 1, modules
+    assert modules[0].split(".")[0] == ("keras" if _tf_minor(installed) < (2, 16) else "tf_keras")
 
 
 @pytest.mark.slow
@@ -293,7 +333,7 @@ def test_disabled_parts_say_why_only_when_used(installed: Installed) -> None:
         for need in disabled.needs:
             assert need in result.stderr
     if installed.recipe.name == "tflite-model-maker":
-        assert [d.module for d in installed.recipe.disabled] == ["tflite_model_maker.searcher"]
+        assert installed.recipe.disabled[0].module == "tflite_model_maker.searcher"
 
 
 @pytest.mark.slow
@@ -305,7 +345,7 @@ def test_train_evaluate_export_text_classifier(installed: Installed, tmp_path: P
     )
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT:"))
     out = json.loads(line[len("RESULT:") :])
-    line_tf = installed.recipe.target("linux-x86_64", PYTHON)
+    line_tf = installed.recipe.target("linux-x86_64", installed.version)
     assert line_tf is not None and f"tensorflow=={out['tensorflow']}" in line_tf.requirements
     assert out["associated_files"] == ["labels.txt", "vocab.txt"]
     assert (work / "export" / "model.tflite").stat().st_size == out["tflite_bytes"]
@@ -315,6 +355,10 @@ def test_train_evaluate_export_text_classifier(installed: Installed, tmp_path: P
         assert out["metadata_name"] == "AverageWordVec text classifier"
         assert out["subgraph_inputs"] == ["input_text"]
         assert out["output_shape"] == [1, 2]
+        assert out["min_parser_version"] == "1.2.1"  # tokenizer + vocabulary (on 3.13: patch 0009)
+        assert out["compat_v2_same_keras"] is True
+        root = "keras" if _tf_minor(installed) < (2, 16) else "tf_keras"
+        assert out["keras_model_module"].split(".")[0] == root
     else:
         loss, accuracy = out["metrics"][:2]
         assert accuracy >= 0.9 and loss < 0.1  # seeded: 1.0 and 0.0035 on Linux, TF 2.18.1

@@ -20,10 +20,10 @@ def test_tflite_model_maker_recipe_is_shipped_and_found_by_any_spelling() -> Non
     assert "tflite-model-maker" in recipes.names()
     recipe = recipes.find("TFLite_Model.Maker")
     assert recipe is not None
-    assert recipe.version == "0.4.3+tfmac.1"
-    assert recipe.requirement == "tflite-model-maker==0.4.3+tfmac.1"
-    assert recipe.id == "recipe:tflite-model-maker@0.4.3+tfmac.1"
-    assert Version(recipe.version).local == "tfmac.1"
+    assert recipe.version == "0.4.3+tfmac.2"
+    assert recipe.requirement == "tflite-model-maker==0.4.3+tfmac.2"
+    assert recipe.id == "recipe:tflite-model-maker@0.4.3+tfmac.2"
+    assert Version(recipe.version).local == "tfmac.2"
 
 
 def test_unknown_project_has_no_recipe() -> None:
@@ -54,11 +54,11 @@ def test_targets_pair_the_same_tensorflow_on_mac_and_linux() -> None:
     assert recipe.target("macos-arm64", "3.13") is None
     assert recipe.target("windows-x86_64") is None
     assert recipe.requirements_for("macos-arm64", "3.9") == (
-        "tflite-model-maker==0.4.3+tfmac.1",
+        "tflite-model-maker==0.4.3+tfmac.2",
         "tensorflow==2.15.1",
         "tensorflow-metal==1.1.0",
     )
-    assert recipe.requirements_for("macos-arm64", "3.12") is None
+    assert recipe.requirements_for("macos-arm64", "3.12") is None  # lines/tf218.toml has 3.12
 
 
 def test_patches_are_loaded_and_are_unified_diffs() -> None:
@@ -82,7 +82,7 @@ def test_recipe_drops_what_has_no_arm64_wheel() -> None:
 def test_to_json_is_plain_json() -> None:
     recipe = recipes.get("tflite-model-maker")
     data = json.loads(json.dumps(recipe.to_json()))
-    assert data["version"] == "0.4.3+tfmac.1"
+    assert data["version"] == "0.4.3+tfmac.2"
     assert data["targets"][0]["platform"] == "macos-arm64"
     assert "text" not in data["patches"][0]  # the diff text stays out of plans
 

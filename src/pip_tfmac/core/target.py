@@ -140,8 +140,26 @@ def cross_target(
             "add --platform macos-arm64, or drop --macos-version",
         )
     system, machine, tag_macos = _classify_tags(platforms)
-    return Target(system, machine, python, python, tag_macos, cross=True, pip_platforms=tuple(platforms),
+    return Target(system, machine, python, python, tag_macos, cross=True, pip_platforms=manylinux_ladder(platforms),
                   markers=_markers(system, machine, python, tag_macos))
+
+
+_MANYLINUX = re.compile(r"^manylinux_2_(\d+)_(\w+)$")
+
+
+def manylinux_ladder(platforms: Sequence[str]) -> tuple[str, ...]:
+    """pip matches each --platform tag exactly, but a machine with glibc 2.N runs every wheel
+    for 2.17..2.N: `manylinux_2_28_aarch64` alone would miss TensorFlow's manylinux2014 wheels.
+    Each manylinux_2_N tag is followed by the older ones down to 2.17 and manylinux2014."""
+    out: list[str] = []
+    for tag in platforms:
+        out.append(tag)
+        m = _MANYLINUX.match(tag)
+        if m and int(m.group(1)) > 17:
+            arch = m.group(2)
+            out += [f"manylinux_2_{n}_{arch}" for n in range(int(m.group(1)) - 1, 16, -1)]
+            out.append(f"manylinux2014_{arch}")
+    return tuple(dict.fromkeys(out))
 
 
 def _classify_tags(platforms: Sequence[str]) -> tuple[str, str, Optional[tuple[int, int]]]:

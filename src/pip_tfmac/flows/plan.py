@@ -97,6 +97,8 @@ def arrivals_of(resolved: Resolved, result: PipResult) -> tuple[Arrival, ...]:
     # it predicted, an alias): none of those is news.
     planned = [Request(line.split(" --")[0]) for line in (*resolved.plan.requirements, *resolved.plan.constraints)]
     named = named_in([*resolved.args.requests, *planned]) | {a.name for a in resolved.arrivals}
+    # A stand-in of a recipe line in use (e.g. tensorflow-addons on TF 2.16+) is that line's own.
+    named |= {s.name for rid in resolved.plan.recipes for s in recipes.by_id(rid).standins}
     if result.ok:
         items = [Dist(i.name, i.version, i.requires) for i in result.resolved()]
         return arrivals_in_resolution(items, watch, named)
