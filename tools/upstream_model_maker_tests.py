@@ -130,9 +130,11 @@ MISSING = re.compile(r"No module named '([\w.]+)'|cannot import name '(\w+)' fro
 # The Keras mix-up: tf.keras is keras while tf.compat.v2.keras and tf.optimizers are tf_keras, so
 # a model of one fails the other's isinstance checks, and a tf.optimizers LearningRateSchedule is
 # not recognised by a tf.keras optimizer, which then calls it as an initial value (no `step`).
+# On a TF 2.16+ line, Keras 3 frames (keras/src/ops exists only in Keras 3) under Model Maker's
+# Keras 2 code mean tf.keras was Keras 3 in that process.
 KERAS_MIX = re.compile(
     r"tf_keras|not an instance of .*[Kk]eras|keras\.src.*keras\.src|"
-    r"missing 1 required positional argument: 'step'"
+    r"missing 1 required positional argument: 'step'|keras/src/ops/operation\.py"
 )
 # Modules Model Maker imports that its published requirements (wheel and requirements.txt) do not
 # list: upstream fails the same way; the install could add them (see docs/upstream-tests.md).

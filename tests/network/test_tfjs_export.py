@@ -1,14 +1,15 @@
-"""TF.js export of a Model Maker model, for real: pip-tfmac's tensorflowjs recipe beside Model Maker.
+"""TF.js export of a Model Maker model, for real: pip-tfmac's tensorflowjs recipe with Model Maker.
 
-In a fresh Python 3.11 venv: `pip-tfmac install tflite-model-maker` (its recipe drops tensorflowjs),
-then `pip-tfmac install tensorflowjs`, which takes pip-tfmac's tensorflowjs recipe (the converter
-without tensorflow-decision-forests, jax and flax). The second install must leave Model Maker's set
-as it was (plain pip would replace TensorFlow 2.15 by a Keras 3 release). Then a script trains the
-AverageWordVec text classifier from a generated CSV (no download) and exports it with
-ExportFormat.TFLITE and ExportFormat.TFJS: the TF.js folder must hold model.json and its weight
-shards, model.json must name the layers and carry the TFLite metadata, the shards must hold every
-weight the manifest lists, and the TF.js model, loaded back by tensorflowjs, must predict what the
-Keras model predicts. Importing tensorflowjs must not switch tf.keras to another Keras.
+In a fresh Python 3.11 venv, `pip-tfmac install tflite-model-maker tensorflowjs` applies both
+recipes in one plan: Model Maker's line pins its TensorFlow, the tensorflowjs recipe (the converter
+without tensorflow-decision-forests, jax and flax) adds only a TensorFlow range that admits it, so
+the set keeps Model Maker's TensorFlow, Keras 2 and protobuf (plain pip, asked for tensorflowjs in
+that venv, would move to a Keras 3 TensorFlow). Then a script trains the AverageWordVec text
+classifier from a generated CSV (no download) and exports it with ExportFormat.TFLITE and
+ExportFormat.TFJS: the TF.js folder must hold model.json and its weight shards, model.json must
+name the layers and carry the TFLite metadata, the shards must hold every weight the manifest
+lists, and the TF.js model, loaded back by tensorflowjs, must predict what the Keras model
+predicts. Importing tensorflowjs must not switch tf.keras to another Keras.
 
 pip runs isolated from this machine's pip configuration; PIP_TFMAC_E2E_PIP_CACHE names a pip
 cache to reuse (otherwise a cold one under the test's temporary folder).
@@ -87,8 +88,7 @@ print("RESULT:" + json.dumps({
 class Venv:
     python: Path
     env: dict[str, str]
-    before: dict[str, str]
-    after: dict[str, str]
+    versions: dict[str, str]
 
 
 def _check(result: helpers.Result) -> helpers.Result:
@@ -126,22 +126,21 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     _check(helpers.run([base_python, "-m", "venv", str(base / "venv")], env))
     python = helpers.venv_bin(base / "venv", "python")
     tool = [*helpers.tool_command(), "--python", str(python), "install"]
-    _check(helpers.run([*tool, "tflite-model-maker"], env, timeout=3600))
-    before = _versions(python, env)
-    _check(helpers.run([*tool, "tensorflowjs"], env, timeout=1800))
-    return Venv(python, env, before, _versions(python, env))
+    _check(helpers.run([*tool, "tflite-model-maker", "tensorflowjs"], env, timeout=3600))
+    return Venv(python, env, _versions(python, env))
 
 
-def test_tensorflowjs_installs_beside_model_maker_and_changes_nothing(venv: Venv) -> None:
-    recipe = recipes.get("tensorflowjs")
-    assert venv.after["tensorflowjs"] == recipe.version
-    changed = {n: (v, venv.after.get(n)) for n, v in venv.before.items() if venv.after.get(n) != v}
-    assert changed == {}, "installing tensorflowjs changed Model Maker's set"
-    added = set(venv.after) - set(venv.before)
-    assert "tensorflowjs" in added
-    dropped = {e.name for e in recipe.requirement_edits if e.action == "drop"}
-    assert not added & dropped  # no decision forests, flax, jax or jaxlib came with it
-    assert venv.after["tensorflow"] == "2.15.1"
+def test_tensorflowjs_installs_on_model_makers_tensorflow(venv: Venv) -> None:
+    tfjs = recipes.get("tensorflowjs")
+    assert venv.versions["tensorflowjs"] == tfjs.version
+    model_maker = recipes.get("tflite-model-maker")
+    assert venv.versions["tflite-model-maker"].startswith(model_maker.upstream_version + "+tfmac.")
+    line = model_maker.target("linux-x86_64", PYTHON)
+    assert line is not None and "tensorflow==2.15.1" in line.requirements
+    assert venv.versions["tensorflow"] == "2.15.1"  # the line's TensorFlow, not the newest
+    assert venv.versions["keras"].startswith("2.15.")  # tf.keras stays Keras 2
+    assert venv.versions["tf-keras"].startswith("2.15.")  # the converter's tf_keras matches it
+    assert "tensorflow-decision-forests" not in venv.versions and "flax" not in venv.versions
     _check(helpers.run([str(venv.python), "-m", "pip", "check"], venv.env))
 
 
