@@ -1,6 +1,6 @@
 """The tensorflowjs recipe, offline: it parses, every fact says why and where from, its
-Requires-Dist edits keep what the Keras/SavedModel converters import and leave out the rest, and the planner
-applies it on every target it names, alone and beside each Model Maker recipe line."""
+Requires-Dist edits keep what the Keras/SavedModel converters import and leave out the rest, and
+the planner applies it on every target it names, alone and beside each Model Maker recipe line."""
 
 from __future__ import annotations
 
