@@ -44,7 +44,8 @@ AARCH64 = {
     # the oldest manylinux tags (glibc 2.17), as pip-tfmac plan --platform takes them
     "manylinux2014": ["manylinux2014_aarch64", "manylinux_2_17_aarch64"],
     # what pip on a glibc 2.28 system (e.g. a Debian/Ubuntu arm64 container) accepts
-    "manylinux_2_28": [f"manylinux_2_{n}_aarch64" for n in range(28, 16, -1)] + ["manylinux2014_aarch64"],
+    "manylinux_2_28": [f"manylinux_2_{n}_aarch64" for n in range(28, 16, -1)]
+    + ["manylinux2014_aarch64"],
 }
 # What each Python's line pins and patches, and the recipe builds the plan must name.
 EXPECTED = {
@@ -89,7 +90,8 @@ def plan_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _plan(env: dict[str, str], platform_args: list[str], python: str) -> dict[str, Any]:
-    argv = [*helpers.tool_command(), "plan", *platform_args, "--python-version", python, NAME, "--json"]
+    argv = [*helpers.tool_command(), "plan", *platform_args, "--python-version", python, NAME]
+    argv.append("--json")
     result = _check(helpers.run(argv, env, timeout=1200))
     return json.loads(result.stdout)
 
@@ -121,7 +123,9 @@ SAME = ("tensorflow", "tensorflow-metal", "tensorflow-text", "mediapipe", "tf-ke
 
 
 @pytest.mark.slow
-def test_macos_arm64_python_3_12_plan_is_gpu_paired(plan_env: dict[str, str], tmp_path: Path) -> None:
+def test_macos_arm64_python_3_12_plan_is_gpu_paired(
+    plan_env: dict[str, str], tmp_path: Path
+) -> None:
     plan = _plan(plan_env, ["--platform", "macos-arm64"], "3.12")
     resolved = _resolved(plan)
     assert resolved["tensorflow"] == "2.18.1" and resolved["tensorflow-metal"] == "1.2.0"
@@ -174,7 +178,9 @@ class Installed:
 
 
 @pytest.fixture(scope="module", params=sorted(EXPECTED))
-def installed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+def installed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Installed:
     version = request.param
     base_python = _python(version)
     if base_python is None:
@@ -195,10 +201,20 @@ def _py(inst: Installed, code: str, timeout: float = 900) -> helpers.Result:
 
 @pytest.mark.slow
 def test_the_line_for_the_python_is_installed_and_consistent(installed: Installed) -> None:
-    _check(helpers.run([str(installed.python), "-m", "pip", "check"], installed.env))
+    check = helpers.run([str(installed.python), "-m", "pip", "check"], installed.env)
+    # mediapipe 0.10.31's WHEEL file says `Tag: cp39-cp39-linux_x86_64` while its file name (what
+    # pip installs by) is py3-none-manylinux_2_28_x86_64: pip check reports that upstream slip,
+    # and nothing else may be reported.
+    known = set()
+    if installed.python_version == "3.13":
+        known = {"mediapipe 0.10.31 is not supported on this platform"}
+    assert set(check.stdout.splitlines()) <= known, check.describe()
+    assert check.returncode == (1 if set(check.stdout.splitlines()) else 0), check.describe()
     listing = _check(helpers.run([str(installed.python), "-m", "pip", "list", "--format=json"],
                                  installed.env))
-    versions = {p["name"].lower().replace("_", "-"): p["version"] for p in json.loads(listing.stdout)}
+    versions = {
+        p["name"].lower().replace("_", "-"): p["version"] for p in json.loads(listing.stdout)
+    }
     expected = dict(EXPECTED[installed.python_version])
     assert versions[NAME] == expected.pop("line")
     for name, version in expected.items():
@@ -229,7 +245,8 @@ def test_every_check_module_imports_and_one_keras_serves_them(installed: Install
 
 @pytest.mark.slow
 def test_importing_after_keras_3_was_used_refuses_two_keras(installed: Installed) -> None:
-    result = _py(installed, "import tensorflow as tf\ntf.keras.Model\nimport mediapipe_model_maker\n")
+    code = "import tensorflow as tf\ntf.keras.Model\nimport mediapipe_model_maker\n"
+    result = _py(installed, code)
     assert result.returncode != 0
     assert "ImportError: mediapipe_model_maker needs Keras 2 (tf-keras) as tf.keras" in result.stderr
     assert "tf.keras = keras." in result.stderr
@@ -240,7 +257,8 @@ def test_disabled_parts_say_why_only_when_used(installed: Installed) -> None:
     assert [d.attribute for d in installed.recipe.disabled] == (
         ["FaceStylizer"] if installed.python_version == "3.13" else [])
     for disabled in installed.recipe.disabled:
-        code = f"import {disabled.module} as m\nprint('IMPORT-OK')\ngetattr(m, {disabled.attribute!r})\n"
+        code = f"import {disabled.module} as m\nprint('IMPORT-OK')\n"
+        code += f"getattr(m, {disabled.attribute!r})\n"
         result = _py(installed, code)
         assert "IMPORT-OK" in result.stdout, result.describe()[-4000:]
         assert result.returncode != 0
