@@ -111,7 +111,7 @@ def model_maker(plan: dict) -> None:
 
 def mediapipe_model_maker(plan: dict) -> None:
     expect_pair("tensorflow", "2.18.1", "1.2.0")(plan)  # GPU-paired, not a CPU-only plan
-    assert versions(plan)["mediapipe-model-maker"] == "0.2.1.3+tfmac.1"
+    assert versions(plan)["mediapipe-model-maker"] == "0.2.1.4+tfmac.1"
 
 
 # set id -> (extra args, expected exit code, check of the JSON plan or of the error)

@@ -72,7 +72,8 @@ def plan_macos_arm64(requests: Sequence[Request], target: Target, knowledge: Kno
         companion = knowledge.companion(name)
         tracked = knowledge.arm64_versions(name, py) if companion is not None else None
         if tracked is not None and not request.constraint:
-            if not any(req.specifier.contains(v) for v in tracked):
+            public = SpecifierSet(",".join(str(s).split("+")[0] for s in req.specifier))  # recipe build X+tfmac.N = X
+            if not any(public.contains(v) for v in tracked):
                 draft.errors.append(asked_by(_no_companion_build(req, py, knowledge, tracked), request))
                 continue
         bucket.append(request.line())

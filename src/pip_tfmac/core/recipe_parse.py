@@ -38,12 +38,16 @@ def parse(data: Mapping[str, Any], *, path: str, read_patch: Any) -> Recipe:
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise RecipeError(f"{path}: package.sha256 is not a sha256 hex digest", "")
 
+    dependency_only = pkg.get("dependency_only", False)
+    if not isinstance(dependency_only, bool):
+        raise RecipeError(f"{path}: package.dependency_only must be true or false", "")
     targets = tuple(
         TargetLine(
             platform=r.text(t, "target.platform"),
             python=r.strings(t, "target.python"),
             requirements=tuple(
-                r.requirement(x, "target.requirements") for x in r.strings(t, "target.requirements")
+                r.requirement(x, "target.requirements")
+                for x in r.strings(t, "target.requirements", empty=dependency_only)
             ),
             reason=r.text(t, "target.reason"),
             source=r.text(t, "target.source"),
@@ -115,6 +119,7 @@ def parse(data: Mapping[str, Any], *, path: str, read_patch: Any) -> Recipe:
         disabled=disabled,
         limitations=limitations,
         check_imports=imports,
+        dependency_only=dependency_only,
     )
 
 def _edit(r: _Reader, e: Mapping[str, Any]) -> RequirementEdit:

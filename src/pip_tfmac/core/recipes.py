@@ -170,6 +170,9 @@ class Recipe:
     disabled: tuple[Disabled, ...]
     limitations: tuple[Limitation, ...]
     check_imports: tuple[str, ...]
+    # Only for a dependency another recipe line pins in its target requirements (its published
+    # pins conflict on that line); never applied to what the user asks for by name.
+    dependency_only: bool = False
 
     @property
     def version(self) -> str:

@@ -42,7 +42,7 @@ def plan_request(
     recipes: Sequence["Recipe"] = (),
 ) -> Plan:
     """Step 1: rewrite the request for the target, before anything is resolved."""
-    recipe_names = [r.name for r in recipes]
+    recipe_names = [r.name for r in recipes if not r.dependency_only]
     requests, marker_actions = evaluate_markers(requests, target)
     if not touches_family(requests, knowledge, target, recipe_names):
         return Plan(target, tuple(r.line() for r in requests if not r.constraint),
@@ -122,11 +122,16 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
     added: list[Request] = []
     used: list[str] = []
     platform = recipe_platform(target)
-    for request in requests:
+    # A line's own requirements may name a project with a recipe (e.g. a dependency whose
+    # published pins conflict on that line, `dependency_only`): they go through the same
+    # choice, once; what the user names never picks a dependency_only recipe.
+    queue = [(request, out) for request in requests]
+    for request, into in queue:
         req = request.requirement
-        candidates = by_name.get(canonicalize_name(req.name), []) if req is not None else []
+        candidates = [r for r in by_name.get(canonicalize_name(req.name), [])
+                      if into is not out or not r.dependency_only] if req is not None else []
         if req is None or not candidates or request.constraint or not applies(req, target):
-            out.append(request)
+            into.append(request)
             continue
         admitted = [r for r in candidates
                     if not req.specifier or req.specifier.contains(r.upstream_version, prereleases=True)]
@@ -135,7 +140,7 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
             draft.warnings.append(
                 f"{req} excludes {versions}, the release(s) the pip-tfmac recipe patches; "
                 f"it is passed to pip as written")
-            out.append(request)
+            into.append(request)
             continue
         picked = [(r, r.target(platform, target.python_version)) for r in admitted] if platform else []
         fitting = [(r, line) for r, line in picked if line is not None]
@@ -150,15 +155,18 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
             continue
         recipe, line = fitting[0]
         new = format_requirement(req, name=recipe.name, specifier=SpecifierSet(f"=={recipe.version}"))
-        out.append(replace(request, text=new))
+        into.append(replace(request, text=new))
         used.append(recipe.id)
         draft.actions.append(Action("recipe", recipe.name, str(req), new, recipe.summary, recipe.source))
         for text in line.requirements:
             extra = Requirement(text)
             if canonicalize_name(extra.name) == METAL and options.no_metal:
                 continue
-            added.append(Request(text, origin=f"recipe {recipe.id}"))
             draft.actions.append(Action("add", extra.name, "", text, line.reason, line.source))
+            if into is out and canonicalize_name(extra.name) in by_name:
+                queue.append((Request(text, origin=f"recipe {recipe.id}"), added))
+            else:
+                added.append(Request(text, origin=f"recipe {recipe.id}"))
         for disabled in recipe.disabled:
             draft.actions.append(Action("disable", recipe.name, disabled.module, "unavailable",
                                         f"{disabled.message} (needs {', '.join(disabled.needs)})", disabled.source))
