@@ -11,7 +11,7 @@ import os
 import tempfile
 from typing import TYPE_CHECKING, Callable
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from pip_tfmac import recipes
 from pip_tfmac.core.knowledge import Knowledge
@@ -145,9 +145,11 @@ def _build(resolved: Resolved, progress: Progress) -> None:
     # offline); a damaged one is removed, never used. Fetched wheels pip picks are checked
     # after the dry run (recheck_used_wheels) rather than re-hashing gigabytes each run.
     names = None if args.own.offline else [os.path.basename(b) for b in resolved.built]
-    resolved.find_links = (str(wheelhouse.prepare(names)),)
+    folder = wheelhouse.prepare(names)
     if resolved.own_wheels_only and names is not None:
         resolved.find_links = (own_wheels_view(resolved),)
+    else:
+        resolved.find_links = (plan_wheels_view(resolved, str(folder)),)
 
 
 def wants_wheelhouse(resolved: Resolved) -> bool:
@@ -166,6 +168,39 @@ def own_wheels_view(resolved: Resolved) -> str:
     os.makedirs(view, exist_ok=True)
     for path in resolved.built:
         shutil.copyfile(path, os.path.join(view, os.path.basename(path)))
+    return view
+
+
+def foreign_builds(folder: str, built: list[str]) -> set[str]:
+    """Wheels pip-tfmac built (local label +tfmac...) for other plans: a stand-in or a recipe
+    line's wheel outranks the release it stands for (0.23.0+tfmac.1 > 0.23.0), so a plan must
+    not see those it did not ask for (e.g. the Python 3.12 line's tensorflow-addons stand-in
+    when the Python 3.11 line needs the real tensorflow-addons)."""
+    mine = {os.path.basename(path) for path in built}
+    out = set()
+    for entry in os.listdir(folder):
+        if not entry.endswith(".whl") or entry in mine:
+            continue
+        try:
+            version = parse_wheel_filename(entry)[1]
+        except InvalidWheelFilename:
+            continue
+        if (version.local or "").startswith("tfmac"):
+            out.add(entry)
+    return out
+
+
+def plan_wheels_view(resolved: Resolved, folder: str) -> str:
+    """The wheelhouse as this plan may see it: the folder itself, or, when it holds builds of
+    other plans, a folder of links to every wheel but those (in the workdir)."""
+    hidden = foreign_builds(folder, resolved.built)
+    if not hidden:
+        return folder
+    view = os.path.join(resolved.workdir, "wheelhouse-view")
+    os.makedirs(view, exist_ok=True)
+    for entry in os.listdir(folder):
+        if entry.endswith(".whl") and entry not in hidden and not entry.startswith("."):
+            os.symlink(os.path.join(folder, entry), os.path.join(view, entry))
     return view
 
 

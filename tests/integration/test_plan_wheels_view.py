@@ -1,0 +1,45 @@
+"""A plan sees only the pip-tfmac builds it asked for: a wheel with a +tfmac local label built
+for another plan (a recipe line's stand-in, say) outranks the release it stands for, so a shared
+wheelhouse must not hand it to a plan that wants the real release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import build_wheel, isolated_env, make_venv, run, tool_command, venv_bin
+
+from pip_tfmac.flows.plan import foreign_builds
+from pip_tfmac.wheelhouse.provenance import Provenance
+from pip_tfmac.wheelhouse.store import Wheelhouse
+
+
+def test_foreign_builds_are_the_tfmac_labels_not_built_for_the_plan(tmp_path: Path) -> None:
+    for name in ("a-1.0+tfmac.1-py3-none-any.whl", "b-2.0+tfmac.2-py3-none-any.whl",
+                 "c-3.0-py3-none-any.whl", "d-1.0+local-py3-none-any.whl", "notes.txt", "bad.whl"):
+        (tmp_path / name).write_bytes(b"")
+    built = [str(tmp_path / "b-2.0+tfmac.2-py3-none-any.whl")]
+    assert foreign_builds(str(tmp_path), built) == {"a-1.0+tfmac.1-py3-none-any.whl"}
+
+
+def test_a_stand_in_built_for_another_plan_is_not_installed(tmp_path: Path) -> None:
+    links = tmp_path / "links"
+    build_wheel(links, "tensorflow-text", "2.18.0", requires=["tinydep>=1"])
+    build_wheel(links, "tinydep", "1.0")
+    house = tmp_path / "wheelhouse"
+    env = isolated_env(tmp_path, {"PIP_TFMAC_CACHE_DIR": house})
+    fetched = run([*tool_command(), "download", "--no-index", "--find-links", links, "tensorflow-text==2.18.0"],
+                  env, cwd=tmp_path)
+    assert fetched.returncode == 0, fetched.describe()
+    # Another plan's build (hash recorded), as a recipe line's stand-in is left in the wheelhouse.
+    other = build_wheel(tmp_path / "other", "tinydep", "1.0+tfmac.1")
+    Wheelhouse(house).ensure_built(other.name, other.read_bytes,
+                                   Provenance(rule="test: another plan's stand-in", source="test"))
+
+    venv = make_venv(tmp_path / "venv", env)
+    venv_env = dict(env, VIRTUAL_ENV=str(venv))
+    # Offline: the wheelhouse is pip's only source, every wheel in it a candidate.
+    installed = run([*tool_command(), "install", "--offline", "--no-verify", "tensorflow-text==2.18.0"],
+                    venv_env, cwd=tmp_path)
+    assert installed.returncode == 0, installed.describe()
+    freeze = run([venv_bin(venv, "python"), "-m", "pip", "freeze"], venv_env).stdout
+    assert "tinydep==1.0\n" in freeze and "tfmac" not in freeze, freeze
