@@ -26,7 +26,7 @@ PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 FILES = ("tensorflow.toml", "wheels.toml")
 
 # The tensorflow-metal compatibility table as printed in the plugin's project description
-# (published with release 1.2.0; see ../shared/facts/tensorflow-metal.md): tensorflow | metal | macOS.
+# (published with release 1.2.0; see the team notes, facts/tensorflow-metal.md): tensorflow | metal | macOS.
 OFFICIAL_TABLE = (
     ("v2.5", "v0.1.2", "12.0+"),
     ("v2.6", "v0.2.0", "12.0+"),

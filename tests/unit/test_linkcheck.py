@@ -1,6 +1,6 @@
 """core/linkcheck.py: the verdict rule, with small hand-made values (no wheel, no LIEF).
 
-The shapes mirror what the real wheels hold (see ../shared/facts/tensorflow-metal.md): the plugin
+The shapes mirror what the real wheels hold (see the team notes, facts/tensorflow-metal.md): the plugin
 binds a few symbols two-level to `@rpath/_pywrap_tensorflow_internal.so`, which satisfies them
 with per-symbol re-export entries into libtensorflow_cc, and most symbols flat (ordinal -2).
 """
