@@ -8,7 +8,9 @@ from pathlib import Path
 
 from helpers import build_wheel, isolated_env, make_venv, run, tool_command, venv_bin
 
-from pip_tfmac.flows.plan import foreign_builds
+from types import SimpleNamespace
+
+from pip_tfmac.flows.plan import foreign_builds, plan_wheels_view
 from pip_tfmac.wheelhouse.provenance import Provenance
 from pip_tfmac.wheelhouse.store import Wheelhouse
 
@@ -19,6 +21,19 @@ def test_foreign_builds_are_the_tfmac_labels_not_built_for_the_plan(tmp_path: Pa
         (tmp_path / name).write_bytes(b"")
     built = [str(tmp_path / "b-2.0+tfmac.2-py3-none-any.whl")]
     assert foreign_builds(str(tmp_path), built) == {"a-1.0+tfmac.1-py3-none-any.whl"}
+
+
+def test_the_view_is_made_again_when_a_plan_builds_again(tmp_path: Path) -> None:
+    """A plan re-planned for arrivals builds twice in one workdir: each build gets its own view."""
+    folder, workdir = tmp_path / "wheels", tmp_path / "work"
+    folder.mkdir(), workdir.mkdir()
+    for name in ("a-1.0+tfmac.1-py3-none-any.whl", "b-2.0+tfmac.2-py3-none-any.whl", "c-3.0-py3-none-any.whl"):
+        (folder / name).write_bytes(b"")
+    resolved = SimpleNamespace(workdir=str(workdir), built=[str(folder / "b-2.0+tfmac.2-py3-none-any.whl")])
+    views = [Path(plan_wheels_view(resolved, str(folder))) for _ in range(2)]  # type: ignore[arg-type]
+    assert views[0] != views[1]
+    for view in views:
+        assert sorted(p.name for p in view.iterdir()) == ["b-2.0+tfmac.2-py3-none-any.whl", "c-3.0-py3-none-any.whl"]
 
 
 def test_a_stand_in_built_for_another_plan_is_not_installed(tmp_path: Path) -> None:

@@ -134,4 +134,8 @@ def test_newer_manylinux_tag_also_takes_older_wheels() -> None:
     tags = cross_target(["manylinux_2_28_aarch64"], "3.11").pip_platforms
     assert tags[0] == "manylinux_2_28_aarch64" and tags[-1] == "manylinux2014_aarch64"
     assert "manylinux_2_17_aarch64" in tags and len(tags) == len(set(tags)) == 13
-    assert cross_target(["manylinux2014_aarch64"], "3.11").pip_platforms == ("manylinux2014_aarch64",)
+    # manylinux2014 is manylinux_2_17's old name: wheels tagged with either name are taken.
+    assert cross_target(["manylinux2014_aarch64"], "3.11").pip_platforms == (
+        "manylinux2014_aarch64", "manylinux_2_17_aarch64")
+    assert cross_target(["manylinux_2_17_aarch64"], "3.11").pip_platforms == (
+        "manylinux_2_17_aarch64", "manylinux2014_aarch64")

@@ -145,17 +145,23 @@ def cross_target(
 
 
 _MANYLINUX = re.compile(r"^manylinux_2_(\d+)_(\w+)$")
+_MANYLINUX2014 = re.compile(r"^manylinux2014_(\w+)$")
 
 
 def manylinux_ladder(platforms: Sequence[str]) -> tuple[str, ...]:
     """pip matches each --platform tag exactly, but a machine with glibc 2.N runs every wheel
-    for 2.17..2.N: `manylinux_2_28_aarch64` alone would miss TensorFlow's manylinux2014 wheels.
-    Each manylinux_2_N tag is followed by the older ones down to 2.17 and manylinux2014."""
+    for 2.17..2.N: `manylinux_2_28_aarch64` alone would miss TensorFlow's manylinux2014 wheels,
+    and manylinux2014 is the old name of manylinux_2_17 (PEP 600), which some projects' wheels
+    carry alone (ai-edge-litert 1.x on aarch64). Each manylinux_2_N tag (N >= 17) or
+    manylinux2014 tag is followed by the older ones down to 2.17 and manylinux2014."""
     out: list[str] = []
     for tag in platforms:
         out.append(tag)
         m = _MANYLINUX.match(tag)
-        if m and int(m.group(1)) > 17:
+        old = _MANYLINUX2014.match(tag)
+        if old:
+            out += [f"manylinux_2_17_{old.group(1)}"]
+        elif m and int(m.group(1)) >= 17:
             arch = m.group(2)
             out += [f"manylinux_2_{n}_{arch}" for n in range(int(m.group(1)) - 1, 16, -1)]
             out.append(f"manylinux2014_{arch}")

@@ -196,8 +196,8 @@ def plan_wheels_view(resolved: Resolved, folder: str) -> str:
     hidden = foreign_builds(folder, resolved.built)
     if not hidden:
         return folder
-    view = os.path.join(resolved.workdir, "wheelhouse-view")
-    os.makedirs(view, exist_ok=True)
+    # A fresh folder each time: a plan that is planned again (arrivals) builds again.
+    view = tempfile.mkdtemp(prefix="wheelhouse-view-", dir=resolved.workdir)
     for entry in os.listdir(folder):
         if entry.endswith(".whl") and entry not in hidden and not entry.startswith("."):
             os.symlink(os.path.join(folder, entry), os.path.join(view, entry))
