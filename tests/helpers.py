@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -90,6 +91,38 @@ def run(
         timeout=timeout,
     )
     return Result(args, proc.returncode, proc.stdout, proc.stderr)
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of Python `version` ("3.12"): this one, pyenv's newest, or pythonX.Y on PATH,
+    each asked for its version (a pyenv shim answers to every pythonX.Y name, even one it cannot
+    run); None when the machine has none."""
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
+        return sys.executable
+    pyenv = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python"))
+    candidates = [str(p) for p in reversed(pyenv)] + [shutil.which(f"python{version}") or ""]
+    for found in filter(None, candidates):
+        probe = subprocess.run([found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return found
+    return None
+
+
+def install_env(base: Path, extra: Mapping[str, StrPath] | None = None) -> dict[str, str]:
+    """isolated_env for tests that install real wheels: the certificate bundle kept, pip's cache
+    under `base` (or PIP_TFMAC_E2E_PIP_CACHE, to reuse one across runs)."""
+    env = isolated_env(base, extra)
+    if os.environ.get("PIP_CERT"):
+        env["PIP_CERT"] = os.environ["PIP_CERT"]
+    env["PIP_CACHE_DIR"] = os.environ.get("PIP_TFMAC_E2E_PIP_CACHE") or str(base / "pip-cache")
+    return env
+
+
+def check(result: Result) -> Result:
+    """`result`, asserting it succeeded (the failure shows the end of its output)."""
+    assert result.returncode == 0, result.describe()[-6000:]
+    return result
 
 
 def tool_command() -> list[str]:

@@ -87,9 +87,9 @@ CASES = [
     c("verify-timeout-option-inf", "verify --timeout inf", 64, "must be positive"),
     c("verify-timeout-option-negative", "verify --timeout=-1", 64, "must be positive"),
     c("doctor-timeout-nan", "doctor --timeout nan", 64, "must be positive"),
-    c("probe-facts-missing", f"plan --no-index tensorflow", 65, "PIP_TFMAC_PROBE_FACTS",
+    c("probe-facts-missing", "plan --no-index tensorflow", 65, "PIP_TFMAC_PROBE_FACTS",
       env=(("PIP_TFMAC_PROBE_FACTS", "/nonexistent/facts.json"),)),
-    c("probe-facts-not-json", f"plan --no-index tensorflow", 65, "cannot be read",
+    c("probe-facts-not-json", "plan --no-index tensorflow", 65, "cannot be read",
       env=(("PIP_TFMAC_PROBE_FACTS", "facts-bad.json"),)),
     # requirement files by URL and odd files on the planned path: 65, never 75
     c("plan-r-unreachable-url", f"plan {MACS} -r {URL}/reqs.txt", 65, "cannot fetch requirements file",

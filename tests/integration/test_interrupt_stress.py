@@ -16,7 +16,6 @@ Marked slow (offline, ~2 minutes on 2 cores): `pytest -m slow tests/integration/
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random

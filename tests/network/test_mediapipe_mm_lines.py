@@ -22,8 +22,6 @@ plan); PIP_TFMAC_E2E_PIP_CACHE names a pip cache to reuse.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,25 +54,10 @@ EXPECTED = {
 }
 
 
-def _python(version: str) -> str | None:
-    if f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
-        return sys.executable
-    pyenv = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python"))
-    return str(pyenv[-1]) if pyenv else shutil.which(f"python{version}")
-
-
 def _env(base: Path) -> dict[str, str]:
-    env = helpers.isolated_env(base, {"PIP_TFMAC_CACHE_DIR": base / "pip-tfmac-cache"})
-    if os.environ.get("PIP_CERT"):
-        env["PIP_CERT"] = os.environ["PIP_CERT"]
-    env["PIP_CACHE_DIR"] = os.environ.get("PIP_TFMAC_E2E_PIP_CACHE") or str(base / "pip-cache")
+    env = helpers.install_env(base, {"PIP_TFMAC_CACHE_DIR": base / "pip-tfmac-cache"})
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return env
-
-
-def _check(result: helpers.Result) -> helpers.Result:
-    assert result.returncode == 0, result.describe()[-6000:]
-    return result
 
 
 def _line(python: str) -> recipe_model.Recipe:
@@ -92,7 +75,7 @@ def plan_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def _plan(env: dict[str, str], platform_args: list[str], python: str) -> dict[str, Any]:
     argv = [*helpers.tool_command(), "plan", *platform_args, "--python-version", python, NAME]
     argv.append("--json")
-    result = _check(helpers.run(argv, env, timeout=1200))
+    result = helpers.check(helpers.run(argv, env, timeout=1200))
     return json.loads(result.stdout)
 
 
@@ -113,7 +96,7 @@ def _recheck(plan: dict[str, Any], tags: list[str], python: str, env: dict[str, 
         argv += ["--platform", tag]
     for link in plan["find_links"]:
         argv += ["--find-links", link]
-    _check(helpers.run(argv, env, timeout=1200))
+    helpers.check(helpers.run(argv, env, timeout=1200))
     report = json.loads((tmp_path / "r.json").read_text())
     return {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in report["install"]}
 
@@ -182,16 +165,16 @@ def installed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Installed:
     version = request.param
-    base_python = _python(version)
+    base_python = helpers.find_python(version)
     if base_python is None:
         pytest.skip(f"no Python {version} interpreter on this machine (looked in pyenv and PATH)")
     base = tmp_path_factory.mktemp(f"mp-lines-{version}")
     env = _env(base)
     venv = base / "venv"
-    _check(helpers.run([base_python, "-m", "venv", str(venv)], env))
+    helpers.check(helpers.run([base_python, "-m", "venv", str(venv)], env))
     python = helpers.venv_bin(venv, "python")
     argv = [*helpers.tool_command(), "--python", str(python), "install", NAME]
-    _check(helpers.run(argv, env, timeout=3600))
+    helpers.check(helpers.run(argv, env, timeout=3600))
     return Installed(version, _line(version), python, env)
 
 
@@ -210,7 +193,7 @@ def test_the_line_for_the_python_is_installed_and_consistent(installed: Installe
         known = {"mediapipe 0.10.31 is not supported on this platform"}
     assert set(check.stdout.splitlines()) <= known, check.describe()
     assert check.returncode == (1 if set(check.stdout.splitlines()) else 0), check.describe()
-    listing = _check(helpers.run([str(installed.python), "-m", "pip", "list", "--format=json"],
+    listing = helpers.check(helpers.run([str(installed.python), "-m", "pip", "list", "--format=json"],
                                  installed.env))
     versions = {
         p["name"].lower().replace("_", "-"): p["version"] for p in json.loads(listing.stdout)
@@ -236,7 +219,7 @@ def test_every_check_module_imports_and_one_keras_serves_them(installed: Install
         "  'same_loss': tf.losses.Loss is tf.keras.losses.Loss,\n"
         "  'optimizer': tf.optimizers.Adam.__module__}))\n"
     )
-    result = _check(_py(installed, code))
+    result = helpers.check(_py(installed, code))
     line = next(x for x in result.stdout.splitlines() if x.startswith("KERAS:"))
     keras = json.loads(line[len("KERAS:"):])
     assert keras["same_model"] and keras["same_optimizer"] and keras["same_loss"], keras
@@ -268,7 +251,7 @@ def test_disabled_parts_say_why_only_when_used(installed: Installed) -> None:
 @pytest.mark.slow
 def test_train_evaluate_export_text_classifier(installed: Installed, tmp_path: Path) -> None:
     work = tmp_path / "work"
-    result = _check(helpers.run([str(installed.python), str(TRAIN), str(work)], installed.env,
+    result = helpers.check(helpers.run([str(installed.python), str(TRAIN), str(work)], installed.env,
                                 timeout=1800))
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT:"))
     out = json.loads(line[len("RESULT:"):])

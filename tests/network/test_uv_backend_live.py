@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -76,15 +74,9 @@ def family_lines(lines: list) -> list:
     return [line for line in lines if line.lower().startswith(("tensorflow", "tflite", "mediapipe"))]
 
 
-def _python311() -> "str | None":
-    if sys.version_info[:2] == (3, 11):
-        return sys.executable
-    return shutil.which("python3.11")
-
-
 @pytest.mark.slow
 def test_real_install_through_uv_ends_with_the_verify_block(tmp_path: Path) -> None:
-    base = _python311()
+    base = helpers.find_python("3.11")
     if base is None:
         pytest.skip("needs Python 3.11 (tensorflow-cpu 2.15.1 has Linux wheels for 3.9-3.11)")
     env = uv_isolated_env(tmp_path)

@@ -33,12 +33,6 @@ PYTHON = "3.11"
 DONE_MARKER = ".pip-tfmac-complete"
 
 
-def _python311() -> str | None:
-    if f"{sys.version_info[0]}.{sys.version_info[1]}" == PYTHON:
-        return sys.executable
-    return shutil.which(f"python{PYTHON}")
-
-
 def _cache_root() -> Path:
     root = os.environ.get("PIP_TFMAC_TEST_CACHE") or os.path.join(
         tempfile.gettempdir(), "pip-tfmac-test-cache"
@@ -51,7 +45,7 @@ def _cache_root() -> Path:
 @pytest.fixture(scope="session")
 def tf_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Python of a venv holding the real TensorFlow CPU build (built once, then reused)."""
-    base = _python311()
+    base = helpers.find_python(PYTHON)
     if base is None:
         pytest.skip(
             f"needs a Python {PYTHON} interpreter (TF {TF_VERSION} has no wheel for others)"

@@ -185,8 +185,8 @@ def test_a_bad_line_stops_the_reading_there(tmp_path: Path) -> None:
 
 import pytest as _pytest  # noqa: E402
 
-from pip_tfmac.errors import CacheError, UsageError  # noqa: E402
-from pip_tfmac.runners.pipargs import seconds, split_own  # noqa: E402
+from pip_tfmac.errors import CacheError  # noqa: E402
+from pip_tfmac.runners.pipargs import seconds  # noqa: E402
 
 
 @_pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "1e999", "0", "-5", "", "abc"])
