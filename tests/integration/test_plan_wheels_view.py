@@ -4,6 +4,7 @@ wheelhouse must not hand it to a plan that wants the real release."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from helpers import build_wheel, isolated_env, make_venv, run, tool_command, venv_bin
@@ -23,17 +24,26 @@ def test_foreign_builds_are_the_tfmac_labels_not_built_for_the_plan(tmp_path: Pa
     assert foreign_builds(str(tmp_path), built) == {"a-1.0+tfmac.1-py3-none-any.whl"}
 
 
-def test_the_view_is_made_again_when_a_plan_builds_again(tmp_path: Path) -> None:
-    """A plan re-planned for arrivals builds twice in one workdir: each build gets its own view."""
-    folder, workdir = tmp_path / "wheels", tmp_path / "work"
-    folder.mkdir(), workdir.mkdir()
+def test_the_view_is_kept_and_refreshed(tmp_path: Path) -> None:
+    """The view outlives the run (`plan --json` reports it as find-links for plain pip), a plan
+    built twice (re-planned for arrivals) reuses it, and it follows the wheelhouse: a wheel
+    removed since leaves no dangling link, a wheel added since shows."""
+    house = Wheelhouse(tmp_path / "house")
+    folder = house.find_links_dir
     for name in ("a-1.0+tfmac.1-py3-none-any.whl", "b-2.0+tfmac.2-py3-none-any.whl", "c-3.0-py3-none-any.whl"):
         (folder / name).write_bytes(b"")
-    resolved = SimpleNamespace(workdir=str(workdir), built=[str(folder / "b-2.0+tfmac.2-py3-none-any.whl")])
+    resolved = SimpleNamespace(workdir=str(tmp_path), wheelhouse=house,
+                               built=[str(folder / "b-2.0+tfmac.2-py3-none-any.whl")])
     views = [Path(plan_wheels_view(resolved, str(folder))) for _ in range(2)]  # type: ignore[arg-type]
-    assert views[0] != views[1]
-    for view in views:
-        assert sorted(p.name for p in view.iterdir()) == ["b-2.0+tfmac.2-py3-none-any.whl", "c-3.0-py3-none-any.whl"]
+    assert views[0] == views[1] and views[0].parent == house.views_dir
+    assert sorted(p.name for p in views[0].iterdir()) == ["b-2.0+tfmac.2-py3-none-any.whl", "c-3.0-py3-none-any.whl"]
+    assert all(p.resolve().parent == folder.resolve() for p in views[0].iterdir())
+    (folder / "c-3.0-py3-none-any.whl").unlink()
+    (folder / "d-4.0-py3-none-any.whl").write_bytes(b"")
+    view = Path(plan_wheels_view(resolved, str(folder)))  # type: ignore[arg-type]
+    assert sorted(p.name for p in view.iterdir()) == ["b-2.0+tfmac.2-py3-none-any.whl", "d-4.0-py3-none-any.whl"]
+    house.purge()
+    assert list(house.views_dir.iterdir()) == []
 
 
 def test_a_stand_in_built_for_another_plan_is_not_installed(tmp_path: Path) -> None:
@@ -58,3 +68,9 @@ def test_a_stand_in_built_for_another_plan_is_not_installed(tmp_path: Path) -> N
     assert installed.returncode == 0, installed.describe()
     freeze = run([venv_bin(venv, "python"), "-m", "pip", "freeze"], venv_env).stdout
     assert "tinydep==1.0\n" in freeze and "tfmac" not in freeze, freeze
+    # The plan's find-links still serve plain pip after the run, and still hide the build.
+    planned = run([*tool_command(), "plan", "--offline", "--json", "tensorflow-text==2.18.0"], venv_env, cwd=tmp_path)
+    assert planned.returncode == 0, planned.describe()
+    links = json.loads(planned.stdout)["find_links"]
+    assert links and all(Path(link).is_dir() for link in links), links
+    assert not any("tfmac" in p.name for link in links for p in Path(link).iterdir())

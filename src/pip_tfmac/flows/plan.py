@@ -192,16 +192,13 @@ def foreign_builds(folder: str, built: list[str]) -> set[str]:
 
 def plan_wheels_view(resolved: Resolved, folder: str) -> str:
     """The wheelhouse as this plan may see it: the folder itself, or, when it holds builds of
-    other plans, a folder of links to every wheel but those (in the workdir)."""
+    other plans, a kept view of links to every wheel but those (wheelhouse/views.py)."""
     hidden = foreign_builds(folder, resolved.built)
-    if not hidden:
+    if not hidden or resolved.wheelhouse is None:
         return folder
-    # A fresh folder each time: a plan that is planned again (arrivals) builds again.
-    view = tempfile.mkdtemp(prefix="wheelhouse-view-", dir=resolved.workdir)
-    for entry in os.listdir(folder):
-        if entry.endswith(".whl") and entry not in hidden and not entry.startswith("."):
-            os.symlink(os.path.join(folder, entry), os.path.join(view, entry))
-    return view
+    from pip_tfmac.wheelhouse.views import view_without
+
+    return str(view_without(resolved.wheelhouse, hidden))
 
 
 def _resolve(resolved: Resolved, with_wheelhouse: bool, progress: Progress) -> Resolved:

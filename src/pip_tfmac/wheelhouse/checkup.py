@@ -37,6 +37,7 @@ from pip_tfmac.wheelhouse.names import lock_name, looks_like_wheel, matches_patt
 from pip_tfmac.wheelhouse.records import Problem
 from pip_tfmac.wheelhouse.unpacked import remove_tree, tree_lock_name
 from pip_tfmac.wheelhouse.verdicts import VerdictCache
+from pip_tfmac.wheelhouse.views import purge_views
 
 if TYPE_CHECKING:
     from pip_tfmac.wheelhouse.store import Wheelhouse
@@ -276,6 +277,7 @@ def purge_house(house: Wheelhouse) -> list[str]:
                 house.remove_path(Path(item.path))
     house.update_index(lambda entries: entries.clear())
     clean_leftovers(house, find_leftovers(house))
+    purge_views(house)
     return removed
 
 

@@ -27,7 +27,7 @@ from pip_tfmac.wheelhouse.names import looks_like_wheel
 from pip_tfmac.wheelhouse.records import Problem
 from pip_tfmac.runners import tempdirs
 
-FOLDERS = ("wheels", "locks", "incoming", "unpacked")
+FOLDERS = ("wheels", "locks", "incoming", "unpacked", "views")
 
 
 def inspect_layout(root: Path) -> dict[str, str]:

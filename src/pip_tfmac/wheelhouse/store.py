@@ -8,6 +8,7 @@ or $PIP_TFMAC_CACHE_DIR; `--no-tfmac-cache` uses a temporary one)::
     index.json     filename -> sha256, size, kind (built/fetched), provenance, origin URL
     locks/         one lock file per wheel, and one for the index
     incoming/      pip downloads land here first (same file system, so moving in is a rename)
+    views/         links to wheels/ without other plans' builds, one folder per hidden set (views.py)
 
 Why the rules below: several pip-tfmac runs (CI jobs, a bootstrap script in many shells) share
 this folder, any of them may be killed at any moment, and a wheel pip installs must be the one
@@ -208,6 +209,11 @@ class Wheelhouse:
     def unpacked_dir(self) -> Path:
         """Unpacked trees of verified wheels, per target Python (see unpacked.py)."""
         return self.root / "unpacked"
+
+    @property
+    def views_dir(self) -> Path:
+        """Folders of links to wheels/ without other plans' builds (views.py)."""
+        return self.root / "views"
 
     @property
     def index_path(self) -> Path:
