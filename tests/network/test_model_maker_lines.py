@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from helpers import isolated_env, run, tool_command
+from helpers import find_python, isolated_env, run, tool_command
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 MAC14_TAGS = [f"macosx_{major}_0_arm64" for major in (11, 12, 13, 14)]
 NAME = "tflite-model-maker"
+TFMOT = "recipe:tensorflow-model-optimization@0.8.1+tfmac.1"
 
 # (--platform, Python) -> (recipe label, TensorFlow, tensorflow-metal or None)
 CASES: dict[tuple[str, str], tuple[str, str, str | None]] = {
@@ -57,7 +58,8 @@ def test_line_plans_and_plain_pip_agrees(platform: str, python: str, env: dict[s
     result = run(argv, env, timeout=1200)
     assert result.returncode == 0, result.describe()[-6000:]
     plan = json.loads(result.stdout)
-    assert plan["recipes"] == [f"recipe:{NAME}@0.4.3+{label}"]
+    # Python 3.13: tensorflow-model-optimization 0.8.1 through its dependency-only recipe.
+    assert plan["recipes"] == [f"recipe:{NAME}@0.4.3+{label}"] + ([TFMOT] if python == "3.13" else [])
     resolved = _versions(plan["resolved"])
     assert resolved[NAME] == f"0.4.3+{label}"
     assert resolved["tensorflow"] == tf
@@ -65,6 +67,7 @@ def test_line_plans_and_plain_pip_agrees(platform: str, python: str, env: dict[s
     tf_minor = ".".join(tf.split(".")[:2])
     assert resolved["tf-keras"].startswith(tf_minor + ".")  # Keras 2 for this TF (patch 0005)
     assert resolved["tensorflow-addons"] == "0.23.0+tfmac.1"  # the stand-in, not the EOL release
+    assert resolved["tensorflow-model-optimization"] == ("0.8.1+tfmac.1" if python == "3.13" else "0.8.1")
     assert "scann" not in resolved and "tflite-support" not in resolved
     if metal is None and platform == "macos-arm64":
         assert any("tensorflow-metal has no build for Python 3.13" in w for w in plan["warnings"])
@@ -85,5 +88,27 @@ def test_line_plans_and_plain_pip_agrees(platform: str, python: str, env: dict[s
     again = run(pip, env, timeout=1200)
     assert again.returncode == 0, again.describe()[-6000:]
     rechecked = _versions(json.loads((tmp_path / "r.json").read_text())["install"])
-    for name in ("tensorflow", "tensorflow-metal", "tf-keras", NAME, "tensorflow-addons", "mediapipe"):
+    for name in ("tensorflow", "tensorflow-metal", "tf-keras", NAME, "tensorflow-addons", "mediapipe",
+                 "tensorflow-model-optimization"):
         assert rechecked.get(name) == resolved.get(name), (name, rechecked.get(name), resolved.get(name))
+
+
+@pytest.mark.parametrize("where", ["macos-arm64", "this-linux"])
+def test_python_313_with_mediapipe_model_maker_installs_one_tfmot(where: str, env: dict[str, str]) -> None:
+    """Both Model Makers' Python 3.13 lines pin tensorflow-model-optimization 0.8.1: one plan,
+    one wheel (the dependency-only recipe's), no stand-in of the same name and version."""
+    names = [NAME, "mediapipe-model-maker", "--json"]
+    argv = [*tool_command(), "plan", "--platform", "macos-arm64", "--python-version", "3.13", *names]
+    if where == "this-linux":
+        python = find_python("3.13")
+        if python is None:
+            pytest.skip("no Python 3.13 interpreter on this machine")
+        argv = [*tool_command(), "--python", python, "plan", *names]
+    result = run(argv, env, timeout=1200)
+    assert result.returncode == 0, result.describe()[-6000:]
+    plan = json.loads(result.stdout)
+    assert TFMOT in plan["recipes"]
+    resolved = _versions(plan["resolved"])
+    assert resolved["tensorflow-model-optimization"] == "0.8.1+tfmac.1"
+    assert resolved[NAME] == "0.4.3+tfmac.4" and resolved["tensorflow"] == "2.20.0"
+    assert resolved["mediapipe-model-maker"].startswith("0.2.1.4+tfmac")
