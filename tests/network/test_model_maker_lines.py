@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -94,21 +95,26 @@ def test_line_plans_and_plain_pip_agrees(platform: str, python: str, env: dict[s
 
 
 @pytest.mark.parametrize("where", ["macos-arm64", "this-linux"])
-def test_python_313_with_mediapipe_model_maker_installs_one_tfmot(where: str, env: dict[str, str]) -> None:
-    """Both Model Makers' Python 3.13 lines pin tensorflow-model-optimization 0.8.1: one plan,
-    one wheel (the dependency-only recipe's), no stand-in of the same name and version."""
-    names = [NAME, "mediapipe-model-maker", "--json"]
-    argv = [*tool_command(), "plan", "--platform", "macos-arm64", "--python-version", "3.13", *names]
+def test_python_313_lines_of_both_model_makers_share_one_tfmot_wheel(where: str, env: dict[str, str]) -> None:
+    """Both Model Makers' Python 3.13 lines pin tensorflow-model-optimization 0.8.1 and get the
+    dependency-only recipe's build: one wheel 0.8.1+tfmac.1 in the shared wheelhouse, the real
+    package (no stand-in of the same name and version), its hash recorded once."""
+    before, after = [], ["--platform", "macos-arm64", "--python-version", "3.13"]  # around `plan`
     if where == "this-linux":
         python = find_python("3.13")
         if python is None:
             pytest.skip("no Python 3.13 interpreter on this machine")
-        argv = [*tool_command(), "--python", python, "plan", *names]
-    result = run(argv, env, timeout=1200)
-    assert result.returncode == 0, result.describe()[-6000:]
-    plan = json.loads(result.stdout)
-    assert TFMOT in plan["recipes"]
-    resolved = _versions(plan["resolved"])
-    assert resolved["tensorflow-model-optimization"] == "0.8.1+tfmac.1"
-    assert resolved[NAME] == "0.4.3+tfmac.4" and resolved["tensorflow"] == "2.20.0"
-    assert resolved["mediapipe-model-maker"].startswith("0.2.1.4+tfmac")
+        before, after = ["--python", python], []
+    for name in (NAME, "mediapipe-model-maker"):
+        argv = [*tool_command(), *before, "plan", *after, name, "--json"]
+        result = run(argv, env, timeout=1200)
+        assert result.returncode == 0, result.describe()[-6000:]
+        plan = json.loads(result.stdout)
+        assert TFMOT in plan["recipes"]
+        assert _versions(plan["resolved"])["tensorflow-model-optimization"] == "0.8.1+tfmac.1"
+    wheels = sorted((Path(env["PIP_TFMAC_CACHE_DIR"]) / "wheels").glob("tensorflow_model_optimization-*.whl"))
+    assert [w.name for w in wheels] == ["tensorflow_model_optimization-0.8.1+tfmac.1-py3-none-any.whl"]
+    with zipfile.ZipFile(wheels[0]) as zf:
+        assert "tensorflow_model_optimization/python/core/api/sparsity/keras/__init__.py" in zf.namelist()
+    verify = run([*tool_command(), "wheelhouse", "verify"], env, timeout=600)
+    assert verify.returncode == 0, verify.describe()[-3000:]
