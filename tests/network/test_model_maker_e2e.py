@@ -72,6 +72,21 @@ def line_for(name: str, python: str) -> recipe_model.Recipe:
     raise AssertionError(f"no {name} recipe line for Linux x86_64 Python {python}")
 
 
+def dependency_recipes(recipe: recipe_model.Recipe, python: str) -> dict[str, recipe_model.Recipe]:
+    """Requirement pin -> the dependency-only recipe the planner swaps in for it (e.g.
+    tensorflow-model-optimization==0.8.1 on the 3.13 line -> 0.8.1+tfmac.1)."""
+    line = recipe.target("linux-x86_64", python)
+    assert line is not None
+    deps = {r.name: r for r in recipes.load_all() if r.dependency_only}
+    out = {}
+    for pin in line.requirements:
+        name, _, version = pin.partition("==")
+        dep = deps.get(name)
+        if dep is not None and dep.upstream_version == version and dep.target("linux-x86_64", python):
+            out[pin] = dep
+    return out
+
+
 def _python(version: str) -> str | None:
     if f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
         return sys.executable
@@ -126,6 +141,12 @@ def build_wheelhouse(recipe: recipe_model.Recipe, base: Path, python: str = "3.1
     house = base / "wheelhouse"
     house.mkdir()
     (house / built.filename).write_bytes(built.data)
+    for dep in dependency_recipes(recipe, python).values():  # for PIP_TFMAC_E2E_VIA=pip
+        dep_spec = f"{dep.name}=={dep.upstream_version}"
+        _check(helpers.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                            "-d", str(originals), dep_spec], env))
+        dep_built = patching.build_patched_wheel((originals / dep.filename).read_bytes(), dep)
+        (house / dep_built.filename).write_bytes(dep_built.data)
     for standin in patching.build_standin_wheels(recipe):
         (house / standin.filename).write_bytes(standin.data)
     for pre in recipe.prebuild:
@@ -225,7 +246,9 @@ def install_recipe(python: Path, house: Wheelhouse) -> helpers.Result:
         line = recipe.target("linux-x86_64", house.python)
         assert line is not None
         argv = [str(python), "-m", "pip", "install", "--find-links", str(house.path)]
-        return helpers.run([*argv, recipe.requirement, *line.requirements], house.env, timeout=3600)
+        deps = dependency_recipes(recipe, house.python)
+        pins = [deps[r].requirement if r in deps else r for r in line.requirements]
+        return helpers.run([*argv, recipe.requirement, *pins], house.env, timeout=3600)
     env = dict(house.env, PIP_TFMAC_CACHE_DIR=str(house.path.parent / "pip-tfmac-cache"))
     argv = [*helpers.tool_command(), "--python", str(python), "install", recipe.name]
     return helpers.run(argv, env, timeout=3600)
@@ -296,9 +319,10 @@ def test_installed_set_is_consistent_and_patched(installed: Installed) -> None:
     assert versions[installed.recipe.name] == installed.recipe.version
     line = installed.recipe.target("linux-x86_64", installed.version)
     assert line is not None
+    deps = dependency_recipes(installed.recipe, installed.version)
     for requirement in line.requirements:
         name, _, version = requirement.partition("==")
-        assert versions[name] == version
+        assert versions[name] == (deps[requirement].version if requirement in deps else version)
     assert "scann" not in versions and "tflite-support" not in versions
 
 
@@ -327,6 +351,40 @@ def test_every_listed_module_imports(installed: Installed) -> None:
     modules, same = keras[:-1], keras[-1]
     assert same is True and len({m.split(".")[0] for m in modules}) == 1, modules
     assert modules[0].split(".")[0] == ("keras" if _tf_minor(installed) < (2, 16) else "tf_keras")
+
+
+@pytest.mark.slow
+def test_model_optimization_runs_on_the_one_keras(installed: Installed, tmp_path: Path) -> None:
+    """Pruning and quantization-aware training (EfficientDet's optimisation options) use
+    tensorflow-model-optimization: the real one on every line, on the Keras tf.keras is, also
+    when TensorFlow was imported first and a hub.KerasLayer (its `import tensorflow.keras...`)
+    loaded a SavedModel, as in the object detector."""
+    if installed.recipe.name != "tflite-model-maker":
+        pytest.skip("tflite-model-maker's object detector options")
+    code = (
+        "import json, sys, tensorflow as tf\n"
+        "import tflite_model_maker.object_detector, tensorflow_hub as hub\n"
+        "class M(tf.Module):\n"
+        "  @tf.function(input_signature=[tf.TensorSpec([None, 4])])\n"
+        "  def __call__(self, x): return x\n"
+        "tf.saved_model.save(M(), sys.argv[1])\n"
+        "hub.KerasLayer(sys.argv[1])\n"
+        "from tensorflow_examples.lite.model_maker.third_party.efficientdet.keras import tfmot as et\n"
+        "import tensorflow_model_optimization as tfmot\n"
+        "m = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(2)])\n"
+        "pruned = tfmot.sparsity.keras.prune_low_magnitude(m)\n"
+        "qat = tfmot.quantization.keras.quantize_model(m)\n"
+        "wrapped = et.quantize(tf.keras.layers.Dense(3))\n"
+        "print('TFMOT:' + json.dumps([tfmot.__file__, type(pruned).__module__, type(qat).__module__,\n"
+        "      type(wrapped).__name__, isinstance(pruned, tf.keras.Model), isinstance(qat, tf.keras.Model)]))\n"
+    )
+    result = _check(helpers.run([str(installed.python), "-c", code, str(tmp_path / "sm")], installed.env))
+    out = json.loads(next(x for x in result.stdout.splitlines() if x.startswith("TFMOT:"))[6:])
+    path, pruned_mod, qat_mod, wrapped, pruned_is_model, qat_is_model = out
+    assert "site-packages/tensorflow_model_optimization/" in path  # the package, no stand-in
+    root = "keras" if _tf_minor(installed) < (2, 16) else "tf_keras"
+    assert pruned_mod.split(".")[0] == qat_mod.split(".")[0] == root, out
+    assert wrapped.startswith("QuantizeWrapper") and pruned_is_model and qat_is_model
 
 
 @pytest.mark.slow

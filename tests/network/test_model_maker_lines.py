@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpers import isolated_env, run, tool_command
+from helpers import find_python, isolated_env, run, tool_command
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 MAC14_TAGS = [f"macosx_{major}_0_arm64" for major in (11, 12, 13, 14)]
 NAME = "tflite-model-maker"
+TFMOT = "recipe:tensorflow-model-optimization@0.8.1+tfmac.1"
 
 # (--platform, Python) -> (recipe label, TensorFlow, tensorflow-metal or None)
 CASES: dict[tuple[str, str], tuple[str, str, str | None]] = {
@@ -57,7 +59,8 @@ def test_line_plans_and_plain_pip_agrees(platform: str, python: str, env: dict[s
     result = run(argv, env, timeout=1200)
     assert result.returncode == 0, result.describe()[-6000:]
     plan = json.loads(result.stdout)
-    assert plan["recipes"] == [f"recipe:{NAME}@0.4.3+{label}"]
+    # Python 3.13: tensorflow-model-optimization 0.8.1 through its dependency-only recipe.
+    assert plan["recipes"] == [f"recipe:{NAME}@0.4.3+{label}"] + ([TFMOT] if python == "3.13" else [])
     resolved = _versions(plan["resolved"])
     assert resolved[NAME] == f"0.4.3+{label}"
     assert resolved["tensorflow"] == tf
@@ -65,6 +68,7 @@ def test_line_plans_and_plain_pip_agrees(platform: str, python: str, env: dict[s
     tf_minor = ".".join(tf.split(".")[:2])
     assert resolved["tf-keras"].startswith(tf_minor + ".")  # Keras 2 for this TF (patch 0005)
     assert resolved["tensorflow-addons"] == "0.23.0+tfmac.1"  # the stand-in, not the EOL release
+    assert resolved["tensorflow-model-optimization"] == ("0.8.1+tfmac.1" if python == "3.13" else "0.8.1")
     assert "scann" not in resolved and "tflite-support" not in resolved
     if metal is None and platform == "macos-arm64":
         assert any("tensorflow-metal has no build for Python 3.13" in w for w in plan["warnings"])
@@ -85,5 +89,32 @@ def test_line_plans_and_plain_pip_agrees(platform: str, python: str, env: dict[s
     again = run(pip, env, timeout=1200)
     assert again.returncode == 0, again.describe()[-6000:]
     rechecked = _versions(json.loads((tmp_path / "r.json").read_text())["install"])
-    for name in ("tensorflow", "tensorflow-metal", "tf-keras", NAME, "tensorflow-addons", "mediapipe"):
+    for name in ("tensorflow", "tensorflow-metal", "tf-keras", NAME, "tensorflow-addons", "mediapipe",
+                 "tensorflow-model-optimization"):
         assert rechecked.get(name) == resolved.get(name), (name, rechecked.get(name), resolved.get(name))
+
+
+@pytest.mark.parametrize("where", ["macos-arm64", "this-linux"])
+def test_python_313_lines_of_both_model_makers_share_one_tfmot_wheel(where: str, env: dict[str, str]) -> None:
+    """Both Model Makers' Python 3.13 lines pin tensorflow-model-optimization 0.8.1 and get the
+    dependency-only recipe's build: one wheel 0.8.1+tfmac.1 in the shared wheelhouse, the real
+    package (no stand-in of the same name and version), its hash recorded once."""
+    before, after = [], ["--platform", "macos-arm64", "--python-version", "3.13"]  # around `plan`
+    if where == "this-linux":
+        python = find_python("3.13")
+        if python is None:
+            pytest.skip("no Python 3.13 interpreter on this machine")
+        before, after = ["--python", python], []
+    for name in (NAME, "mediapipe-model-maker"):
+        argv = [*tool_command(), *before, "plan", *after, name, "--json"]
+        result = run(argv, env, timeout=1200)
+        assert result.returncode == 0, result.describe()[-6000:]
+        plan = json.loads(result.stdout)
+        assert TFMOT in plan["recipes"]
+        assert _versions(plan["resolved"])["tensorflow-model-optimization"] == "0.8.1+tfmac.1"
+    wheels = sorted((Path(env["PIP_TFMAC_CACHE_DIR"]) / "wheels").glob("tensorflow_model_optimization-*.whl"))
+    assert [w.name for w in wheels] == ["tensorflow_model_optimization-0.8.1+tfmac.1-py3-none-any.whl"]
+    with zipfile.ZipFile(wheels[0]) as zf:
+        assert "tensorflow_model_optimization/python/core/api/sparsity/keras/__init__.py" in zf.namelist()
+    verify = run([*tool_command(), "wheelhouse", "verify"], env, timeout=600)
+    assert verify.returncode == 0, verify.describe()[-3000:]

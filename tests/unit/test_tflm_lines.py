@@ -16,11 +16,13 @@ from pip_tfmac.knowledge import load
 
 NAME = "tflite-model-maker"
 KERAS_SWITCH = "patches/0005-keras-2-through-tf-keras.diff"
+TFMOT = "recipe:tensorflow-model-optimization@0.8.1+tfmac.1"
 
 
-def _plan(platform: str, python: str, no_metal: bool = False):
+def _plan(platform: str, python: str, no_metal: bool = False, names: tuple[str, ...] = (NAME,)):
     target = cross_target([platform], python)
-    return plan_request([Request(NAME)], target, load(), PlanOptions(no_metal=no_metal), recipes.lines(NAME))
+    requests = [Request(n) for n in names]
+    return plan_request(requests, target, load(), PlanOptions(no_metal=no_metal), recipes.load_all())
 
 
 def _tf_minor(recipe_line) -> Version:
@@ -48,10 +50,10 @@ def test_lines_are_the_default_then_tf218_then_tf220() -> None:
         ("macos-arm64", "3.9", "tfmac.2", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
         ("macos-arm64", "3.11", "tfmac.2", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
         ("macos-arm64", "3.12", "tfmac.3", ["tensorflow==2.18.1", "tensorflow-metal==1.2.0"]),
-        ("macos-arm64", "3.13", "tfmac.4", ["tensorflow==2.20.0"]),
+        ("macos-arm64", "3.13", "tfmac.4", ["tensorflow==2.20.0", "tensorflow-model-optimization==0.8.1+tfmac.1"]),
         ("manylinux2014_x86_64", "3.11", "tfmac.2", ["tensorflow==2.15.1"]),
         ("manylinux2014_x86_64", "3.12", "tfmac.3", ["tensorflow==2.18.1"]),
-        ("manylinux2014_x86_64", "3.13", "tfmac.4", ["tensorflow==2.20.0"]),
+        ("manylinux2014_x86_64", "3.13", "tfmac.4", ["tensorflow==2.20.0", "tensorflow-model-optimization==0.8.1+tfmac.1"]),
         ("manylinux2014_aarch64", "3.10", "tfmac.3", ["tensorflow==2.18.1"]),
         ("manylinux_2_28_aarch64", "3.11", "tfmac.3", ["tensorflow==2.18.1"]),
         ("manylinux_2_28_aarch64", "3.12", "tfmac.3", ["tensorflow==2.18.1"]),
@@ -60,7 +62,7 @@ def test_lines_are_the_default_then_tf218_then_tf220() -> None:
 def test_each_platform_and_python_gets_its_line(platform: str, python: str, label: str, added: list[str]) -> None:
     plan = _plan(platform, python)
     assert not plan.errors, plan.errors
-    assert plan.recipes == (f"recipe:{NAME}@0.4.3+{label}",)
+    assert plan.recipes == (f"recipe:{NAME}@0.4.3+{label}",) + ((TFMOT,) if python == "3.13" else ())
     assert f"{NAME}==0.4.3+{label}" in plan.requirements
     tf_family = sorted(r for r in plan.requirements if r.startswith("tensorflow"))
     assert tf_family == sorted(added)
@@ -120,6 +122,28 @@ def test_stand_ins_are_pinned_by_their_line_and_raise_when_used() -> None:
             assert edits[standin.name].to == (f"{standin.name}=={standin.version}",)
             assert {m for m, _ in standin.modules} <= disabled
     assert recipes.lines(NAME)[0].standins == ()  # the TF 2.15 line installs the real ones
+
+
+def test_python_313_installs_the_tfmot_recipe_not_a_stand_in() -> None:
+    """tensorflow-model-optimization 0.8.1+tfmac.1 is one wheel: the dependency-only recipe's
+    (the real 0.8.1 with absl-py 2 allowed), never a stand-in of the same name and version."""
+    for line in recipes.lines(NAME):
+        assert "tensorflow-model-optimization" not in {s.name for s in line.standins}
+        assert not any(d.module.startswith("tensorflow_model_optimization") for d in line.disabled)
+    tf220 = recipes.lines(NAME)[2]
+    edits = {e.name for e in tf220.requirement_edits if e.name}
+    assert "tensorflow-model-optimization" not in edits  # Model Maker's own >=0.5 admits 0.8.1
+    for target in tf220.targets:
+        assert "tensorflow-model-optimization==0.8.1" in target.requirements
+
+
+@pytest.mark.parametrize("platform", ["macos-arm64", "manylinux2014_x86_64"])
+def test_python_313_with_mediapipe_model_maker_plans_one_tfmot(platform: str) -> None:
+    plan = _plan(platform, "3.13", names=(NAME, "mediapipe-model-maker"))
+    assert not plan.errors, plan.errors
+    tfmot = {r for r in plan.requirements if r.startswith("tensorflow-model-optimization")}
+    assert tfmot == {"tensorflow-model-optimization==0.8.1+tfmac.1"}  # both lines pin it: one wheel
+    assert TFMOT in plan.recipes and not any("standin" in r for r in plan.recipes)
 
 
 def test_searcher_disabled_on_every_line() -> None:
