@@ -1,7 +1,7 @@
 """Cold and warm `pip-tfmac install tflite-model-maker` per recipe line, and the disk it costs.
 
-Python 3.11: the default line (TF 2.15), for reference; 3.12: lines/tf218.toml (0.4.3+tfmac.3,
-TF 2.18); 3.13: lines/tf220.toml (0.4.3+tfmac.4, TF 2.20). What is measured and how: see
+Python 3.11: the default line (TF 2.15), for reference; 3.12: lines/tf218.toml (0.4.3+tfmac.6,
+TF 2.18); 3.13: lines/tf220.toml (0.4.3+tfmac.7, TF 2.20). What is measured and how: see
 bench/_lines.py (cold = empty pip cache and wheelhouse; warm = the same caches, a fresh venv;
 plain pip warm = the plan's pinned set installed by pip alone, for pip-tfmac's own overhead).
 

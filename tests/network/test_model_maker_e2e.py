@@ -12,8 +12,11 @@ Linux x86_64 and that Python:
   through the recipe's Linux line (the same TensorFlow as on the Mac, the same patched wheel);
   every module the recipe lists imports, after which tf.keras, tf.compat.v2.keras and
   tf.optimizers are one Keras; what it disables says why only when used, and a script trains,
-  evaluates and exports a text classifier with metadata, then reads the metadata back. A case
-  is skipped only when its Python is not on the machine.
+  evaluates and exports a text classifier with metadata, then reads the metadata back. For
+  tflite-model-maker the same venv also exports to TF.js (ExportFormat.TFJS) through the patched
+  tensorflowjs the line brings: the set keeps the line's TensorFlow and one Keras as tf.keras, and
+  the TF.js model, loaded back, predicts what the Keras model predicts. A case is skipped only
+  when its Python is not on the machine.
 
 pip runs isolated from this machine's pip configuration (no config file, no PIP_* variables
 except the certificate bundle) with a cache of its own under the test's temporary folder, so
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 import helpers
@@ -72,19 +76,37 @@ def line_for(name: str, python: str) -> recipe_model.Recipe:
     raise AssertionError(f"no {name} recipe line for Linux x86_64 Python {python}")
 
 
-def dependency_recipes(recipe: recipe_model.Recipe, python: str) -> dict[str, recipe_model.Recipe]:
-    """Requirement pin -> the dependency-only recipe the planner swaps in for it (e.g.
-    tensorflow-model-optimization==0.8.1 on the 3.13 line -> 0.8.1+tfmac.1)."""
-    line = recipe.target("linux-x86_64", python)
+def dependency_recipes(recipe: recipe_model.Recipe, python: str,
+                       platform: str = "linux-x86_64") -> dict[str, recipe_model.Recipe]:
+    """Requirement a line's target adds -> the recipe the planner applies to it (any recipe that
+    admits it and has a target there: tensorflowjs==4.22.0 on every tflite-model-maker line,
+    tf-keras==2.18.0 on mediapipe-model-maker's; tf-keras~=2.15.0 has none)."""
+    line = recipe.target(platform, python)
     assert line is not None
-    deps = {r.name: r for r in recipes.load_all() if r.dependency_only}
     out = {}
-    for pin in line.requirements:
-        name, _, version = pin.partition("==")
-        dep = deps.get(name)
-        if dep is not None and dep.upstream_version == version and dep.target("linux-x86_64", python):
-            out[pin] = dep
+    for text in line.requirements:
+        req = Requirement(text)
+        for dep in recipes.load_all():
+            if (canonicalize_name(dep.name) == canonicalize_name(req.name)
+                    and req.specifier.contains(dep.upstream_version, prereleases=True)
+                    and dep.target(platform, python) is not None):
+                out[text] = dep
+                break
     return out
+
+
+def _pins(recipe: recipe_model.Recipe, python: str, platform: str = "linux-x86_64") -> list[str]:
+    """The line's requirements as the plan writes them: recipe projects as their patched builds."""
+    line = recipe.target(platform, python)
+    assert line is not None
+    deps = dependency_recipes(recipe, python, platform)
+    return [deps[r].requirement if r in deps else r for r in line.requirements]
+
+
+def _holds(requirement: str, versions: Mapping[str, str]) -> bool:
+    req = Requirement(requirement)
+    version = versions.get(canonicalize_name(req.name)) or versions.get(req.name.lower())
+    return version is not None and SpecifierSet(str(req.specifier)).contains(version, prereleases=True)
 
 
 def _python(version: str) -> str | None:
@@ -141,7 +163,7 @@ def build_wheelhouse(recipe: recipe_model.Recipe, base: Path, python: str = "3.1
     house = base / "wheelhouse"
     house.mkdir()
     (house / built.filename).write_bytes(built.data)
-    for dep in dependency_recipes(recipe, python).values():  # for PIP_TFMAC_E2E_VIA=pip
+    for dep in dependency_recipes(recipe, python).values():  # for PIP_TFMAC_E2E_VIA=pip, the Mac resolve
         dep_spec = f"{dep.name}=={dep.upstream_version}"
         _check(helpers.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                             "-d", str(originals), dep_spec], env))
@@ -217,16 +239,15 @@ def test_recipe_resolves_for_macos_arm64(
     argv = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"]
     argv += ["--report", str(tmp_path / "report.json"), "--only-binary=:all:"]
     argv += ["--python-version", python, "--target", str(tmp_path / "target")]
-    argv += ["--find-links", str(wheelhouse.path), recipe.requirement, *line.requirements]
+    argv += ["--find-links", str(wheelhouse.path), recipe.requirement, *_pins(recipe, python, "macos-arm64")]
     for tag in MAC_PLATFORMS:
         argv += ["--platform", tag]
     _check(helpers.run(argv, wheelhouse.env, timeout=1200))
     report = json.loads((tmp_path / "report.json").read_text())
     resolved = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in report["install"]}
     assert resolved[recipe.name] == recipe.version
-    for requirement in line.requirements:
-        name, _, version = requirement.partition("==")
-        assert resolved[name] == version
+    for requirement in _pins(recipe, python, "macos-arm64"):
+        assert _holds(requirement, resolved), (requirement, resolved.get(Requirement(requirement).name))
     assert "scann" not in resolved and "tflite-support" not in resolved
 
 
@@ -246,9 +267,7 @@ def install_recipe(python: Path, house: Wheelhouse) -> helpers.Result:
         line = recipe.target("linux-x86_64", house.python)
         assert line is not None
         argv = [str(python), "-m", "pip", "install", "--find-links", str(house.path)]
-        deps = dependency_recipes(recipe, house.python)
-        pins = [deps[r].requirement if r in deps else r for r in line.requirements]
-        return helpers.run([*argv, recipe.requirement, *pins], house.env, timeout=3600)
+        return helpers.run([*argv, recipe.requirement, *_pins(recipe, house.python)], house.env, timeout=3600)
     env = dict(house.env, PIP_TFMAC_CACHE_DIR=str(house.path.parent / "pip-tfmac-cache"))
     argv = [*helpers.tool_command(), "--python", str(python), "install", recipe.name]
     return helpers.run(argv, env, timeout=3600)
@@ -317,12 +336,8 @@ def test_installed_set_is_consistent_and_patched(installed: Installed) -> None:
     )
     versions = {p["name"].lower(): p["version"] for p in json.loads(_check(listing).stdout)}
     assert versions[installed.recipe.name] == installed.recipe.version
-    line = installed.recipe.target("linux-x86_64", installed.version)
-    assert line is not None
-    deps = dependency_recipes(installed.recipe, installed.version)
-    for requirement in line.requirements:
-        name, _, version = requirement.partition("==")
-        assert versions[name] == (deps[requirement].version if requirement in deps else version)
+    for requirement in _pins(installed.recipe, installed.version):
+        assert _holds(requirement, versions), (requirement, versions.get(Requirement(requirement).name))
     assert "scann" not in versions and "tflite-support" not in versions
 
 
@@ -431,3 +446,58 @@ def test_train_evaluate_export_text_classifier(installed: Installed, tmp_path: P
         loss, accuracy = out["metrics"][:2]
         assert accuracy >= 0.9 and loss < 0.1  # seeded: 1.0 and 0.0035 on Linux, TF 2.18.1
         assert out["metadata_name"] == "TextClassifier"
+
+
+@pytest.mark.slow
+def test_text_classifier_exports_to_tfjs(installed: Installed, tmp_path: Path) -> None:
+    """`pip-tfmac install tflite-model-maker` alone brings the patched tensorflowjs: TF.js export
+    works, the line's TensorFlow and its one Keras hold (TF 2.15: keras 2.15 stays tf.keras beside
+    the converter's tf-keras 2.15), and the TF.js model predicts what the Keras model predicts."""
+    if installed.recipe.name != "tflite-model-maker":
+        pytest.skip("tflite-model-maker's ExportFormat.TFJS")
+    work = tmp_path / "work"
+    result = _check(helpers.run([str(installed.python), str(HERE / "mm_export_tfjs.py"), str(work)],
+                                installed.env, timeout=1800))
+    out = json.loads(next(x for x in result.stdout.splitlines() if x.startswith("RESULT:"))[7:])
+    tfjs = recipes.get("tensorflowjs")
+    versions = out["versions"]
+    assert versions["tensorflowjs"] == tfjs.version and out["tensorflowjs"] == tfjs.upstream_version
+    assert versions["tflite-model-maker"] == installed.recipe.version
+    line = installed.recipe.target("linux-x86_64", installed.version)
+    assert line is not None and f"tensorflow=={versions['tensorflow']}" in line.requirements
+    minor = ".".join(versions["tensorflow"].split(".")[:2])
+    assert versions["tf-keras"].startswith(minor + ".")  # the converter's tf_keras, the TF minor
+    root = "keras" if _tf_minor(installed) < (2, 16) else "tf_keras"
+    before, after_import, after_export = out["keras"]
+    assert before == after_import == after_export and before[2] is True, out["keras"]
+    assert before[0].split(".")[0] == root  # one Keras as tf.keras, before and after the export
+    if root == "keras":
+        assert versions["keras"].startswith(minor + ".") and out["legacy_keras_env"] is None
+    assert out["decision_forests"] is False
+
+    listing = helpers.run([str(installed.python), "-m", "pip", "list", "--format=json"], installed.env)
+    names = {canonicalize_name(p["name"]) for p in json.loads(_check(listing).stdout)}
+    assert not names & {"tensorflow-decision-forests", "jax", "jaxlib", "flax"}
+
+    folder = work / "export" / "tfjs"
+    model = json.loads((folder / "model.json").read_text())
+    assert model["format"] == "layers-model"
+    assert model["convertedBy"].startswith(f"TensorFlow.js Converter v{tfjs.upstream_version}")
+    layers = model["modelTopology"]["model_config"]["config"]["layers"]
+    assert [x["class_name"] for x in layers][1:] == [
+        "Embedding", "GlobalAveragePooling1D", "Dense", "Dropout", "Dense"]
+    assert model["userDefinedMetadata"]["name"] == "AverageWordVec text classifier"
+    manifest = model["weightsManifest"]
+    shards = [p for group in manifest for p in group["paths"]]
+    assert shards and sorted(out["files"]) == sorted(["model.json", *shards])
+    weights = [w for group in manifest for w in group["weights"]]
+    assert {"embedding/embeddings", "dense/kernel", "dense_1/kernel"} <= {w["name"] for w in weights}
+    expected = 0
+    for w in weights:
+        assert w["dtype"] == "float32"
+        size = 4
+        for d in w["shape"]:
+            size *= d
+        expected += size
+    assert sum((folder / p).stat().st_size for p in shards) == expected
+    assert out["max_abs_diff"] < 1e-5  # the TF.js model, loaded back, predicts what Keras predicts

@@ -54,3 +54,56 @@ def test_shipped_lines_have_unique_ids_and_resolve_by_id() -> None:
     assert len({r.id for r in every}) == len(every)
     for line in every:
         assert recipes.by_id(line.id) is line
+
+
+# ------------------------------------------------------------------ what a line adds or pins
+# A line's target may add or pin a project that has a recipe of its own (dependency-only or not,
+# e.g. tflite-model-maker's lines and tensorflowjs): the planner applies that recipe too.
+
+
+def _with_target_requirements(recipe, *extra: str):
+    targets = tuple(replace(t, requirements=t.requirements + extra) for t in recipe.targets)
+    return replace(recipe, targets=targets)
+
+
+def _every_with(line):
+    return [line if r.id == line.id else r for r in recipes.load_all()]
+
+
+def test_a_project_a_line_adds_takes_its_recipe_once_even_when_the_user_names_it() -> None:
+    tfjs = recipes.get("tensorflowjs")
+    line = _with_target_requirements(recipes.get("tflite-model-maker"), "tensorflowjs==4.22.0")
+    target = cross_target(["manylinux2014_x86_64"], "3.11")
+    for asked in (["tflite-model-maker"], ["tflite-model-maker", "tensorflowjs"], ["tensorflowjs", "tflite-model-maker"]):
+        plan = plan_request([Request(t) for t in asked], target, load(), PlanOptions(), _every_with(line))
+        assert not plan.errors and not plan.warnings, (asked, plan.errors, plan.warnings)
+        assert sorted(plan.recipes) == sorted([line.id, tfjs.id]), asked
+        assert plan.requirements.count(tfjs.requirement) == 1, plan.requirements
+        assert len(plan.requirements) == len(set(plan.requirements)), plan.requirements
+        assert [a.package for a in plan.actions if a.kind == "recipe"].count("tensorflowjs") == 1
+
+
+def test_a_line_pin_no_recipe_patches_is_passed_on_without_a_warning() -> None:
+    """tf-keras has a recipe for 2.18.0 only; a line's `tf-keras~=2.15.0` is that line's choice."""
+    line = _with_target_requirements(recipes.get("tflite-model-maker"), "tf-keras~=2.15.0")
+    target = cross_target(["manylinux2014_x86_64"], "3.11")
+    plan = plan_request([Request("tflite-model-maker")], target, load(), PlanOptions(), _every_with(line))
+    assert "tf-keras~=2.15.0" in plan.requirements
+    assert not plan.warnings and not plan.errors
+    assert line.id in plan.recipes and recipes.get("tf-keras").id not in plan.recipes
+    # What the user names still gets the warning.
+    asked = plan_request([Request("tflite-model-maker==0.4.2")], target, load(), PlanOptions(), _every_with(line))
+    assert any("excludes 0.4.3" in w for w in asked.warnings)
+
+
+def test_a_recipe_reached_through_another_line_applies_at_any_depth() -> None:
+    """Model Maker's line pins tensorflowjs; a tensorflowjs line that pins tf-keras==2.18.0 gets
+    the tf-keras dependency recipe too (each one once)."""
+    tfjs = _with_target_requirements(recipes.get("tensorflowjs"), "tf-keras==2.18.0")
+    tflm = _with_target_requirements(recipes.lines("tflite-model-maker")[1], "tensorflowjs==4.22.0")
+    every = [tfjs if r.id == tfjs.id else tflm if r.id == tflm.id else r for r in recipes.load_all()]
+    target = cross_target(["manylinux2014_x86_64"], "3.12")
+    plan = plan_request([Request("tflite-model-maker")], target, load(), PlanOptions(), every)
+    keras = recipes.get("tf-keras")
+    assert plan.recipes == (tflm.id, tfjs.id, keras.id), plan.recipes
+    assert keras.requirement in plan.requirements and "tf-keras==2.18.0" not in plan.requirements

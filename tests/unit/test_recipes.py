@@ -20,10 +20,10 @@ def test_tflite_model_maker_recipe_is_shipped_and_found_by_any_spelling() -> Non
     assert "tflite-model-maker" in recipes.names()
     recipe = recipes.find("TFLite_Model.Maker")
     assert recipe is not None
-    assert recipe.version == "0.4.3+tfmac.2"
-    assert recipe.requirement == "tflite-model-maker==0.4.3+tfmac.2"
-    assert recipe.id == "recipe:tflite-model-maker@0.4.3+tfmac.2"
-    assert Version(recipe.version).local == "tfmac.2"
+    assert recipe.version == "0.4.3+tfmac.5"
+    assert recipe.requirement == "tflite-model-maker==0.4.3+tfmac.5"
+    assert recipe.id == "recipe:tflite-model-maker@0.4.3+tfmac.5"
+    assert Version(recipe.version).local == "tfmac.5"
 
 
 def test_unknown_project_has_no_recipe() -> None:
@@ -54,9 +54,11 @@ def test_targets_pair_the_same_tensorflow_on_mac_and_linux() -> None:
     assert recipe.target("macos-arm64", "3.13") is None
     assert recipe.target("windows-x86_64") is None
     assert recipe.requirements_for("macos-arm64", "3.9") == (
-        "tflite-model-maker==0.4.3+tfmac.2",
+        "tflite-model-maker==0.4.3+tfmac.5",
         "tensorflow==2.15.1",
         "tensorflow-metal==1.1.0",
+        "tensorflowjs==4.22.0",
+        "tf-keras~=2.15.0",
     )
     assert recipe.requirements_for("macos-arm64", "3.12") is None  # lines/tf218.toml has 3.12
 
@@ -74,7 +76,7 @@ def test_recipe_drops_what_has_no_arm64_wheel() -> None:
     actions = {e.name: e.action for e in recipe.requirement_edits if e.name}
     assert actions["scann"] == "drop"
     assert actions["tflite-support"] == "replace"
-    assert actions["tensorflowjs"] == "drop"
+    assert actions["tensorflowjs"] == "relax"  # to pip-tfmac's patched build
     assert [d.module for d in recipe.disabled] == ["tflite_model_maker.searcher"]
     assert [p.requirement for p in recipe.prebuild] == ["promise==2.3"]
 
@@ -82,7 +84,7 @@ def test_recipe_drops_what_has_no_arm64_wheel() -> None:
 def test_to_json_is_plain_json() -> None:
     recipe = recipes.get("tflite-model-maker")
     data = json.loads(json.dumps(recipe.to_json()))
-    assert data["version"] == "0.4.3+tfmac.2"
+    assert data["version"] == "0.4.3+tfmac.5"
     assert data["targets"][0]["platform"] == "macos-arm64"
     assert "text" not in data["patches"][0]  # the diff text stays out of plans
 

@@ -138,8 +138,70 @@ def test_the_tensorflow_range_admits_every_model_maker_line() -> None:
 def test_model_maker_and_tensorflowjs_plan_together() -> None:
     plan = _plan(["tflite-model-maker", "tensorflowjs"], "linux-x86_64", "3.11")
     assert not plan.errors, plan.errors
-    assert set(plan.recipes) == {recipes.get("tflite-model-maker").id, _recipe().id}
+    assert sorted(plan.recipes) == sorted([recipes.get("tflite-model-maker").id, _recipe().id])
     assert "tensorflow==2.15.1" in plan.requirements
+    assert plan.requirements.count(_recipe().requirement) == 1
+
+
+# ------------------------------------------------------------------ brought by tflite-model-maker
+MODEL_MAKER_CASES = [
+    (platform, python, line.id)
+    for line in recipes.lines("tflite-model-maker")
+    for target in line.targets
+    for python in target.python
+    for platform in [target.platform]
+]
+
+
+def test_every_model_maker_line_requires_the_patched_build_and_every_target_pins_it() -> None:
+    recipe = _recipe()
+    for line in recipes.lines("tflite-model-maker"):
+        edits = [e for e in line.requirement_edits if e.name == "tensorflowjs"]
+        assert [(e.action, e.to) for e in edits] == [("relax", (recipe.requirement,))], line.id
+        for target in line.targets:
+            assert f"tensorflowjs=={recipe.upstream_version}" in target.requirements, (line.id, target.platform)
+            for python in target.python:
+                assert recipe.target(target.platform, python) is not None, (line.id, target.platform, python)
+        # The advice a lone `pip install tensorflowjs` gives is gone (it moves TensorFlow).
+        assert not any("tensorflowjs" in f"{x.feature} {x.detail}" for x in line.limitations), line.id
+        patch = next(p.text for p in line.patches if p.file.startswith("patches/0001-"))
+        added = "".join(x for x in patch.splitlines(keepends=True) if x.startswith("+"))
+        assert "pip-tfmac install tflite-model-maker" in added and "pip install tensorflowjs'" not in added
+
+
+@pytest.mark.parametrize(("platform", "python", "line_id"), MODEL_MAKER_CASES)
+def test_tflite_model_maker_alone_brings_the_patched_tensorflowjs(platform: str, python: str, line_id: str) -> None:
+    plan = _plan(["tflite-model-maker"], platform, python)
+    assert not plan.errors, plan.errors
+    assert not any("excludes" in w or "tensorflowjs" in w for w in plan.warnings), plan.warnings
+    # The TF 2.20 line also pins tensorflow-model-optimization through its dependency-only recipe.
+    assert tuple(r for r in plan.recipes if "tensorflow-model-optimization" not in r) == (line_id, _recipe().id)
+    assert _recipe().requirement in plan.requirements
+    assert not any(r.startswith("tensorflowjs") and r != _recipe().requirement for r in plan.requirements)
+    line = recipes.by_id(line_id).target(platform, python)
+    assert line is not None
+    tf = next(r for r in line.requirements if r.startswith("tensorflow=="))
+    assert tf in plan.requirements  # the line's TensorFlow (tensorflowjs adds only a range)
+    if platform == "macos-arm64" and tf < "tensorflow==2.19":
+        assert any(r.startswith("tensorflow-metal==") for r in plan.requirements)
+
+
+def test_the_converters_tf_keras_follows_each_lines_tensorflow_minor() -> None:
+    """tensorflowjs requires tf-keras>=2.13.0; the newest tf-keras pins the newest TensorFlow, so
+    each line names the tf-keras of its own minor (TF 2.15: beside keras 2.15, which stays tf.keras)."""
+    for line in recipes.lines("tflite-model-maker"):
+        for target in line.targets:
+            tf = next(Requirement(r) for r in target.requirements if r.startswith("tensorflow=="))
+            version = next(iter(tf.specifier)).version
+            minor = ".".join(version.split(".")[:2])
+            named = [Requirement(r) for r in target.requirements if r.startswith("tf-keras")]
+            named += [Requirement(t) for e in line.requirement_edits if e.action == "add" for t in e.to
+                      if t.startswith("tf-keras")]
+            assert named, (line.id, target.platform)
+            for req in named:
+                assert req.specifier.contains(f"{minor}.0") or req.specifier.contains(f"{minor}.1"), (line.id, str(req))
+                major, mn = minor.split(".")
+                assert not req.specifier.contains(f"{major}.{int(mn) + 1}.0"), (line.id, str(req))
 
 
 def _tensorflow_spec(requirements: tuple[str, ...]) -> SpecifierSet:

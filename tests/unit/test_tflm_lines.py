@@ -17,6 +17,7 @@ from pip_tfmac.knowledge import load
 NAME = "tflite-model-maker"
 KERAS_SWITCH = "patches/0005-keras-2-through-tf-keras.diff"
 TFMOT = "recipe:tensorflow-model-optimization@0.8.1+tfmac.1"
+TFJS = "recipe:tensorflowjs@4.22.0+tfmac.1"  # every line brings the patched tensorflowjs
 
 
 def _plan(platform: str, python: str, no_metal: bool = False, names: tuple[str, ...] = (NAME,)):
@@ -36,9 +37,9 @@ def _tf_minor(recipe_line) -> Version:
 def test_lines_are_the_default_then_tf218_then_tf220() -> None:
     ids = [r.id for r in recipes.lines(NAME)]
     assert ids == [
-        "recipe:tflite-model-maker@0.4.3+tfmac.2",
-        "recipe:tflite-model-maker@0.4.3+tfmac.3",
-        "recipe:tflite-model-maker@0.4.3+tfmac.4",
+        "recipe:tflite-model-maker@0.4.3+tfmac.5",
+        "recipe:tflite-model-maker@0.4.3+tfmac.6",
+        "recipe:tflite-model-maker@0.4.3+tfmac.7",
     ]
     assert [str(_tf_minor(r)) for r in recipes.lines(NAME)] == ["2.15", "2.18", "2.20"]
     assert len({r.sha256 for r in recipes.lines(NAME)}) == 1  # one upstream wheel patched three ways
@@ -47,24 +48,24 @@ def test_lines_are_the_default_then_tf218_then_tf220() -> None:
 @pytest.mark.parametrize(
     ("platform", "python", "label", "added"),
     [
-        ("macos-arm64", "3.9", "tfmac.2", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
-        ("macos-arm64", "3.11", "tfmac.2", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
-        ("macos-arm64", "3.12", "tfmac.3", ["tensorflow==2.18.1", "tensorflow-metal==1.2.0"]),
-        ("macos-arm64", "3.13", "tfmac.4", ["tensorflow==2.20.0", "tensorflow-model-optimization==0.8.1+tfmac.1"]),
-        ("manylinux2014_x86_64", "3.11", "tfmac.2", ["tensorflow==2.15.1"]),
-        ("manylinux2014_x86_64", "3.12", "tfmac.3", ["tensorflow==2.18.1"]),
-        ("manylinux2014_x86_64", "3.13", "tfmac.4", ["tensorflow==2.20.0", "tensorflow-model-optimization==0.8.1+tfmac.1"]),
-        ("manylinux2014_aarch64", "3.10", "tfmac.3", ["tensorflow==2.18.1"]),
-        ("manylinux_2_28_aarch64", "3.11", "tfmac.3", ["tensorflow==2.18.1"]),
-        ("manylinux_2_28_aarch64", "3.12", "tfmac.3", ["tensorflow==2.18.1"]),
+        ("macos-arm64", "3.9", "tfmac.5", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
+        ("macos-arm64", "3.11", "tfmac.5", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
+        ("macos-arm64", "3.12", "tfmac.6", ["tensorflow==2.18.1", "tensorflow-metal==1.2.0"]),
+        ("macos-arm64", "3.13", "tfmac.7", ["tensorflow==2.20.0"]),
+        ("manylinux2014_x86_64", "3.11", "tfmac.5", ["tensorflow==2.15.1"]),
+        ("manylinux2014_x86_64", "3.12", "tfmac.6", ["tensorflow==2.18.1"]),
+        ("manylinux2014_x86_64", "3.13", "tfmac.7", ["tensorflow==2.20.0"]),
+        ("manylinux2014_aarch64", "3.10", "tfmac.6", ["tensorflow==2.18.1"]),
+        ("manylinux_2_28_aarch64", "3.11", "tfmac.6", ["tensorflow==2.18.1"]),
+        ("manylinux_2_28_aarch64", "3.12", "tfmac.6", ["tensorflow==2.18.1"]),
     ],
 )
 def test_each_platform_and_python_gets_its_line(platform: str, python: str, label: str, added: list[str]) -> None:
     plan = _plan(platform, python)
     assert not plan.errors, plan.errors
-    assert plan.recipes == (f"recipe:{NAME}@0.4.3+{label}",) + ((TFMOT,) if python == "3.13" else ())
+    assert plan.recipes == (f"recipe:{NAME}@0.4.3+{label}",) + ((TFMOT,) if python == "3.13" else ()) + (TFJS,)
     assert f"{NAME}==0.4.3+{label}" in plan.requirements
-    tf_family = sorted(r for r in plan.requirements if r.startswith("tensorflow"))
+    tf_family = sorted(r for r in plan.requirements if r.startswith(("tensorflow==", "tensorflow-metal")))
     assert tf_family == sorted(added)
 
 

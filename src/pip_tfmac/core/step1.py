@@ -112,7 +112,10 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
 
     A project may have several recipe lines (another upstream release or TensorFlow line for
     other Pythons); the first line, in the order given, that the request admits and that has a
-    target line for this platform and Python is used.
+    target line for this platform and Python is used. A requirement a line adds goes through the
+    same choice (any recipe, dependency-only or not, e.g. tflite-model-maker's tensorflowjs), at
+    any depth; each recipe is applied once, and a line's pin that no recipe patches (tf-keras
+    ~=2.15.0) is passed on without a warning.
     """
     by_name: dict[str, list["Recipe"]] = {}
     for recipe in recipes:
@@ -122,9 +125,10 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
     added: list[Request] = []
     used: list[str] = []
     platform = recipe_platform(target)
-    # A line's own requirements may name a project with a recipe (e.g. a dependency whose
-    # published pins conflict on that line, `dependency_only`): they go through the same
-    # choice, once; what the user names never picks a dependency_only recipe.
+    # A line's own requirements may name a project with a recipe (a dependency whose published
+    # pins or code break on that line, `dependency_only`, or one that also has a recipe of its
+    # own, like tensorflowjs): they go through the same choice; what the user names never picks
+    # a dependency_only recipe.
     queue = [(request, out) for request in requests]
     for request, into in queue:
         req = request.requirement
@@ -136,6 +140,9 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
         admitted = [r for r in candidates
                     if not req.specifier or req.specifier.contains(r.upstream_version, prereleases=True)]
         if not admitted:
+            if into is not out:  # a line's own pin of another release: its choice, not the user's
+                into.append(request)
+                continue
             versions = ", ".join(sorted({r.upstream_version for r in candidates}))
             draft.warnings.append(
                 f"{req} excludes {versions}, the release(s) the pip-tfmac recipe patches; "
@@ -156,6 +163,8 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
         recipe, line = fitting[0]
         new = format_requirement(req, name=recipe.name, specifier=SpecifierSet(f"=={recipe.version}"))
         into.append(replace(request, text=new))
+        if recipe.id in used:  # the user named it too, or two lines pin it: applied once
+            continue
         used.append(recipe.id)
         draft.actions.append(Action("recipe", recipe.name, str(req), new, recipe.summary, recipe.source))
         for text in line.requirements:
@@ -163,14 +172,26 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
             if canonicalize_name(extra.name) == METAL and options.no_metal:
                 continue
             draft.actions.append(Action("add", extra.name, "", text, line.reason, line.source))
-            if into is out and canonicalize_name(extra.name) in by_name:
+            if canonicalize_name(extra.name) in by_name:
                 queue.append((Request(text, origin=f"recipe {recipe.id}"), added))
             else:
                 added.append(Request(text, origin=f"recipe {recipe.id}"))
         for disabled in recipe.disabled:
             draft.actions.append(Action("disable", recipe.name, disabled.module, "unavailable",
                                         f"{disabled.message} (needs {', '.join(disabled.needs)})", disabled.source))
-    return added + out, draft, used
+    return _once(added + out), draft, used
+
+
+def _once(requests: Sequence[Request]) -> list[Request]:
+    """The requests without a repeated requirement line (a recipe reached twice writes one)."""
+    seen: set[tuple[str, bool]] = set()
+    out: list[Request] = []
+    for request in requests:
+        key = (request.line(), request.constraint)
+        if key not in seen:
+            seen.add(key)
+            out.append(request)
+    return out
 
 def _plan_elsewhere(requests: Sequence[Request], target: Target, knowledge: Knowledge,
                     options: PlanOptions) -> Plan:
