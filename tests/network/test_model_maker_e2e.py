@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 import zipfile
@@ -109,33 +107,6 @@ def _holds(requirement: str, versions: Mapping[str, str]) -> bool:
     return version is not None and SpecifierSet(str(req.specifier)).contains(version, prereleases=True)
 
 
-def _python(version: str) -> str | None:
-    if f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
-        return sys.executable
-    pyenv = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python"))
-    candidates = [str(p) for p in reversed(pyenv)] + [shutil.which(f"python{version}") or ""]
-    for found in filter(None, candidates):
-        # A pyenv shim answers to every pythonX.Y name, even when it cannot run that version.
-        probe = subprocess.run([found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                               capture_output=True, text=True)
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            return found
-    return None
-
-
-def _env(base: Path) -> dict[str, str]:
-    env = helpers.isolated_env(base)
-    if os.environ.get("PIP_CERT"):
-        env["PIP_CERT"] = os.environ["PIP_CERT"]
-    env["PIP_CACHE_DIR"] = os.environ.get("PIP_TFMAC_E2E_PIP_CACHE") or str(base / "pip-cache")
-    return env
-
-
-def _check(result: helpers.Result) -> helpers.Result:
-    assert result.returncode == 0, result.describe()[-6000:]
-    return result
-
-
 @dataclass(frozen=True)
 class Wheelhouse:
     recipe: recipe_model.Recipe
@@ -148,10 +119,10 @@ class Wheelhouse:
 
 def build_wheelhouse(recipe: recipe_model.Recipe, base: Path, python: str = "3.11") -> Wheelhouse:
     """Original fetched by pip, patched by pip-tfmac, pre-built sdists beside it."""
-    env = _env(base)
+    env = helpers.install_env(base)
     originals = base / "originals"
     spec = f"{recipe.name}=={recipe.upstream_version}"
-    _check(
+    helpers.check(
         helpers.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
             + ["-d", str(originals), spec],
@@ -165,7 +136,7 @@ def build_wheelhouse(recipe: recipe_model.Recipe, base: Path, python: str = "3.1
     (house / built.filename).write_bytes(built.data)
     for dep in dependency_recipes(recipe, python).values():  # for PIP_TFMAC_E2E_VIA=pip, the Mac resolve
         dep_spec = f"{dep.name}=={dep.upstream_version}"
-        _check(helpers.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+        helpers.check(helpers.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                             "-d", str(originals), dep_spec], env))
         dep_built = patching.build_patched_wheel((originals / dep.filename).read_bytes(), dep)
         (house / dep_built.filename).write_bytes(dep_built.data)
@@ -173,7 +144,7 @@ def build_wheelhouse(recipe: recipe_model.Recipe, base: Path, python: str = "3.1
         (house / standin.filename).write_bytes(standin.data)
     for pre in recipe.prebuild:
         argv = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(house)]
-        _check(helpers.run([*argv, pre.requirement], env))
+        helpers.check(helpers.run([*argv, pre.requirement], env))
     return Wheelhouse(recipe, python, house, original, house / built.filename, env)
 
 
@@ -242,7 +213,7 @@ def test_recipe_resolves_for_macos_arm64(
     argv += ["--find-links", str(wheelhouse.path), recipe.requirement, *_pins(recipe, python, "macos-arm64")]
     for tag in MAC_PLATFORMS:
         argv += ["--platform", tag]
-    _check(helpers.run(argv, wheelhouse.env, timeout=1200))
+    helpers.check(helpers.run(argv, wheelhouse.env, timeout=1200))
     report = json.loads((tmp_path / "report.json").read_text())
     resolved = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in report["install"]}
     assert resolved[recipe.name] == recipe.version
@@ -289,14 +260,14 @@ def _tree_size(path: Path) -> int:
 
 @pytest.fixture(scope="module")
 def installed(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    base_python = _python(wheelhouse.python)
+    base_python = helpers.find_python(wheelhouse.python)
     if base_python is None:
         pytest.skip(f"no Python {wheelhouse.python} interpreter on this machine")
     venv = tmp_path_factory.mktemp(f"venv-{wheelhouse.recipe.name}-{wheelhouse.python}") / "venv"
-    _check(helpers.run([base_python, "-m", "venv", str(venv)], wheelhouse.env))
+    helpers.check(helpers.run([base_python, "-m", "venv", str(venv)], wheelhouse.env))
     python = helpers.venv_bin(venv, "python")
     start = time.monotonic()
-    _check(install_recipe(python, wheelhouse))
+    helpers.check(install_recipe(python, wheelhouse))
     seconds = time.monotonic() - start
     size = _tree_size(venv)
     figures = {
@@ -334,7 +305,7 @@ def test_installed_set_is_consistent_and_patched(installed: Installed) -> None:
     listing = helpers.run(
         [str(installed.python), "-m", "pip", "list", "--format=json"], installed.env
     )
-    versions = {p["name"].lower(): p["version"] for p in json.loads(_check(listing).stdout)}
+    versions = {p["name"].lower(): p["version"] for p in json.loads(helpers.check(listing).stdout)}
     assert versions[installed.recipe.name] == installed.recipe.version
     for requirement in _pins(installed.recipe, installed.version):
         assert _holds(requirement, versions), (requirement, versions.get(Requirement(requirement).name))
@@ -355,7 +326,7 @@ def test_every_listed_module_imports(installed: Installed) -> None:
         "keras = [tf.keras.Model, tf.compat.v2.keras.Model, tf.optimizers.Adam, tf.compat.v2.optimizers.Adam]\n"
         "print('KERAS:' + json.dumps([k.__module__ for k in keras] + [tf.keras.Model is tf.compat.v2.keras.Model]))\n"
     )
-    result = _check(_py(installed, code))
+    result = helpers.check(_py(installed, code))
     line = next(x for x in result.stdout.splitlines() if x.startswith("IMPORTED:"))
     mods, descriptors = json.loads(line.split(":", 1)[1])
     assert mods == list(recipe.check_imports) and mods
@@ -393,7 +364,7 @@ def test_model_optimization_runs_on_the_one_keras(installed: Installed, tmp_path
         "print('TFMOT:' + json.dumps([tfmot.__file__, type(pruned).__module__, type(qat).__module__,\n"
         "      type(wrapped).__name__, isinstance(pruned, tf.keras.Model), isinstance(qat, tf.keras.Model)]))\n"
     )
-    result = _check(helpers.run([str(installed.python), "-c", code, str(tmp_path / "sm")], installed.env))
+    result = helpers.check(helpers.run([str(installed.python), "-c", code, str(tmp_path / "sm")], installed.env))
     out = json.loads(next(x for x in result.stdout.splitlines() if x.startswith("TFMOT:"))[6:])
     path, pruned_mod, qat_mod, wrapped, pruned_is_model, qat_is_model = out
     assert "site-packages/tensorflow_model_optimization/" in path  # the package, no stand-in
@@ -423,7 +394,7 @@ def test_disabled_parts_say_why_only_when_used(installed: Installed) -> None:
 def test_train_evaluate_export_text_classifier(installed: Installed, tmp_path: Path) -> None:
     script = TRAIN_SCRIPTS[installed.recipe.name]
     work = tmp_path / "work"
-    result = _check(
+    result = helpers.check(
         helpers.run([str(installed.python), str(script), str(work)], installed.env, timeout=1800)
     )
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT:"))
@@ -456,7 +427,7 @@ def test_text_classifier_exports_to_tfjs(installed: Installed, tmp_path: Path) -
     if installed.recipe.name != "tflite-model-maker":
         pytest.skip("tflite-model-maker's ExportFormat.TFJS")
     work = tmp_path / "work"
-    result = _check(helpers.run([str(installed.python), str(HERE / "mm_export_tfjs.py"), str(work)],
+    result = helpers.check(helpers.run([str(installed.python), str(HERE / "mm_export_tfjs.py"), str(work)],
                                 installed.env, timeout=1800))
     out = json.loads(next(x for x in result.stdout.splitlines() if x.startswith("RESULT:"))[7:])
     tfjs = recipes.get("tensorflowjs")
@@ -476,7 +447,7 @@ def test_text_classifier_exports_to_tfjs(installed: Installed, tmp_path: Path) -
     assert out["decision_forests"] is False
 
     listing = helpers.run([str(installed.python), "-m", "pip", "list", "--format=json"], installed.env)
-    names = {canonicalize_name(p["name"]) for p in json.loads(_check(listing).stdout)}
+    names = {canonicalize_name(p["name"]) for p in json.loads(helpers.check(listing).stdout)}
     assert not names & {"tensorflow-decision-forests", "jax", "jaxlib", "flax"}
 
     folder = work / "export" / "tfjs"
