@@ -193,6 +193,7 @@ def _once(requests: Sequence[Request]) -> list[Request]:
             out.append(request)
     return out
 
+
 def _plan_elsewhere(requests: Sequence[Request], target: Target, knowledge: Knowledge,
                     options: PlanOptions) -> Plan:
     draft = Draft()
