@@ -215,10 +215,11 @@ def test_recipe_resolves_for_macos_arm64(
         argv += ["--platform", tag]
     helpers.check(helpers.run(argv, wheelhouse.env, timeout=1200))
     report = json.loads((tmp_path / "report.json").read_text())
-    resolved = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in report["install"]}
+    # Canonical names: tf-keras's METADATA spells itself tf_keras.
+    resolved = {canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"] for i in report["install"]}
     assert resolved[recipe.name] == recipe.version
     for requirement in _pins(recipe, python, "macos-arm64"):
-        assert _holds(requirement, resolved), (requirement, resolved.get(Requirement(requirement).name))
+        assert _holds(requirement, resolved), (requirement, resolved.get(canonicalize_name(Requirement(requirement).name)))
     assert "scann" not in resolved and "tflite-support" not in resolved
 
 
@@ -300,7 +301,8 @@ def test_installed_set_is_consistent_and_patched(installed: Installed) -> None:
     # mediapipe 0.10.30's wheel is named py3-none-manylinux_2_28_x86_64 but its WHEEL file says
     # cp39-cp39-linux_x86_64, so pip check calls it unsupported on 3.13; requirements are all met.
     mislabelled = "mediapipe 0.10.30 is not supported on this platform"
-    problems = [x for x in check.stdout.splitlines() if x.strip() and x.strip() != mislabelled]
+    problems = [x for x in check.stdout.splitlines()
+                if x.strip() and x.strip() not in (mislabelled, "No broken requirements found.")]
     assert not problems and (check.returncode == 0 or mislabelled in check.stdout), check.describe()
     listing = helpers.run(
         [str(installed.python), "-m", "pip", "list", "--format=json"], installed.env
@@ -448,7 +450,8 @@ def test_text_classifier_exports_to_tfjs(installed: Installed, tmp_path: Path) -
 
     listing = helpers.run([str(installed.python), "-m", "pip", "list", "--format=json"], installed.env)
     names = {canonicalize_name(p["name"]) for p in json.loads(helpers.check(listing).stdout)}
-    assert not names & {"tensorflow-decision-forests", "jax", "jaxlib", "flax"}
+    # What the patched tensorflowjs drops (jax and jaxlib may stay: mediapipe 0.10.14 requires them).
+    assert not names & {"tensorflow-decision-forests", "flax"}
 
     folder = work / "export" / "tfjs"
     model = json.loads((folder / "model.json").read_text())

@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 MAC14_TAGS = [f"macosx_{major}_0_arm64" for major in (11, 12, 13, 14)]
 NAME = "tflite-model-maker"
+TFJS = "recipe:tensorflowjs@4.22.0+tfmac.1"
 TFMOT = "recipe:tensorflow-model-optimization@0.8.1+tfmac.1"
 
 # (--platform, Python) -> (recipe label, TensorFlow, tensorflow-metal or None)
@@ -60,7 +61,8 @@ def test_line_plans_and_plain_pip_agrees(platform: str, python: str, env: dict[s
     assert result.returncode == 0, result.describe()[-6000:]
     plan = json.loads(result.stdout)
     # Python 3.13: tensorflow-model-optimization 0.8.1 through its dependency-only recipe.
-    assert plan["recipes"] == [f"recipe:{NAME}@0.4.3+{label}"] + ([TFMOT] if python == "3.13" else [])
+    # Every line brings the patched tensorflowjs; the 3.13 line pins tensorflow-model-optimization.
+    assert plan["recipes"] == [f"recipe:{NAME}@0.4.3+{label}"] + ([TFMOT] if python == "3.13" else []) + [TFJS]
     resolved = _versions(plan["resolved"])
     assert resolved[NAME] == f"0.4.3+{label}"
     assert resolved["tensorflow"] == tf

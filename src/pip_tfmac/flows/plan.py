@@ -101,8 +101,11 @@ def arrivals_of(resolved: Resolved, result: PipResult) -> tuple[Arrival, ...]:
     named |= {s.name for rid in resolved.plan.recipes for s in recipes.by_id(rid).standins}
     if result.ok:
         items = [Dist(i.name, i.version, i.requires) for i in result.resolved()]
-        return arrivals_in_resolution(items, watch, named)
-    return arrivals_in_failure(asks_from_pip_text(result.stderr), watch, named)
+        found = arrivals_in_resolution(items, watch, named)
+    else:
+        found = arrivals_in_failure(asks_from_pip_text(result.stderr), watch, named)
+    # By name: pip and uv report a resolution in different orders, and the plan must not differ.
+    return tuple(sorted(found, key=lambda a: a.name))
 
 
 def changes_nothing(prepared: Resolved) -> bool:
