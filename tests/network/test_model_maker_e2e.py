@@ -103,7 +103,8 @@ def _pins(recipe: recipe_model.Recipe, python: str, platform: str = "linux-x86_6
 
 def _holds(requirement: str, versions: Mapping[str, str]) -> bool:
     req = Requirement(requirement)
-    version = versions.get(canonicalize_name(req.name)) or versions.get(req.name.lower())
+    # Canonical names on both sides: pip spells tf-keras as its METADATA does (tf_keras).
+    version = {canonicalize_name(k): v for k, v in versions.items()}.get(canonicalize_name(req.name))
     return version is not None and SpecifierSet(str(req.specifier)).contains(version, prereleases=True)
 
 
