@@ -20,8 +20,9 @@ an overlay folder put first on PYTHONPATH for the test run; the venv itself is n
 
 Each failure is classified: `install` (a module the install lacks, a feature the recipe patched
 out, two Keras mixed), `environment` (network, the pillow of the test helper, the source tree's
-layout, a timeout), `upstream` (a module the published package does not declare) or
-`unclassified` (read it). Exit codes: 0 no failure caused by the install and none unclassified;
+layout, a timeout), `upstream` (a module the published package does not declare), `tensorflow`
+(the process died natively inside TensorFlow and did not when the file was run again with
+TF_ENABLE_ONEDNN_OPTS=0, whose tests then count) or `unclassified` (read it). Exit codes: 0 no failure caused by the install and none unclassified;
 1 some; 2 bad input (message on stderr, no traceback).
 """
 
@@ -32,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -137,8 +139,27 @@ KERAS_MIX = re.compile(
     r"missing 1 required positional argument: 'step'|keras/src/ops/operation\.py"
 )
 # Modules Model Maker imports that its published requirements (wheel and requirements.txt) do not
-# list: upstream fails the same way; the install could add them (see docs/upstream-tests.md).
+# list: upstream fails the same way. The recipes add pycocotools from 0.4.3+tfmac.8, so this shows
+# only against older builds (docs/upstream-tests.md).
 UNDECLARED = re.compile(r"You must install (pycocotools)")
+# A test process that dies natively (abort, segfault): glibc's heap checks, Python's fault handler
+# and TensorFlow's own stack dump.
+NATIVE_CRASH = re.compile(
+    r"Fatal Python error: (Aborted|Segmentation fault|Bus error|Floating point exception)|"
+    r"corrupted double-linked list|corrupted size vs\. prev_size|free\(\): invalid|"
+    r"double free or corruption|\*\*\* Begin stack trace \*\*\*"
+)
+# A native frame of TensorFlow's oneDNN CPU kernels (on by default on Linux x86_64), named in the
+# crash's reason when the stack shows one (tensorflow/tensorflow#117700: the same "corrupted
+# double-linked list" from a oneDNN kernel with TensorFlow alone, gone with oneDNN off).
+ONEDNN_FRAME = re.compile(r"tensorflow::(Mkl\w+)|\b(dnnl::impl::\w+)")
+# The crash happened inside TensorFlow: its libraries or symbols in a native stack, its signal
+# handler's banner (which may be all it prints when the handler itself dies), or Python's fault
+# handler stopped in TensorFlow's op execution.
+TF_STACK = re.compile(
+    r"libtensorflow|tensorflow::|tsl::|\*\*\* Received signal \d+ \*\*\*|"
+    r"tensorflow/python/eager/execute\.py"
+)
 PATCHED_OUT = re.compile(r"disabled in this install|pip-tfmac")
 
 
@@ -150,7 +171,7 @@ class BadInput(Exception):
 class Failure:
     test: str
     kind: str  # failure | error
-    category: str  # install | environment | upstream | unclassified
+    category: str  # install | environment | upstream | tensorflow | unclassified
     why: str
     message: str
 
@@ -290,7 +311,7 @@ def _env(core: Path, tmp: Path, overlay: Path | None, allow_network: bool) -> di
 
 
 def run_file(python: str, core: Path, rel: str, base: Path, env: dict[str, str], timeout: float,
-             patterns: tuple[str, ...] = ()) -> FileResult:  # fmt: skip
+             patterns: tuple[str, ...] = (), rerun: bool = True) -> FileResult:  # fmt: skip
     """Run one test file in a folder of its own; its results from absltest's XML report."""
     folder = base / rel.replace("/", "__").removesuffix(".py")
     (folder / "tmp").mkdir(parents=True)
@@ -316,11 +337,46 @@ def run_file(python: str, core: Path, rel: str, base: Path, env: dict[str, str],
     has_report = report.is_file() and report.stat().st_size
     result = parse_report(report.read_text(), rel) if has_report else FileResult(rel)
     result.file, result.seconds = rel, round(time.monotonic() - started, 1)
+    # Killed by a signal (Python's fault handler re-raises it), or glibc/Python said so; the text
+    # alone can be garbled when TensorFlow's signal handler writes into Python's report.
+    timed_out = stderr.startswith("timeout")
+    crashed = (code < 0 and not timed_out) or (code != 0 and bool(NATIVE_CRASH.search(stderr)))
+    if crashed and rerun and TF_STACK.search(stderr) and env.get("TF_ENABLE_ONEDNN_OPTS") != "0":
+        # The process died natively inside TensorFlow, and its XML report died with it. Heap
+        # corruption is often caught later, in another allocation, so the stack alone does not
+        # name the culprit: run the file again with TensorFlow's oneDNN kernels off. No crash
+        # then: the crash is oneDNN's (TensorFlow's), and that run's tests count, so a failure
+        # the install causes still shows. A crash again: not oneDNN's, read it.
+        off = dict(env, TF_ENABLE_ONEDNN_OPTS="0")
+        again = run_file(python, core, rel, base / "onednn-off", off, timeout, patterns, rerun=False)
+        if not any(f.why.startswith("native crash") for f in again.failures):
+            frame = ONEDNN_FRAME.search(stderr)
+            where = f" in {frame.group(1) or frame.group(2)}" if frame else ""
+            why = (f"native crash with TensorFlow's oneDNN kernels on{where}; none in a re-run with "
+                   f"TF_ENABLE_ONEDNN_OPTS=0, whose results are counted")  # fmt: skip
+            crash = _crash_line(stderr, code)
+            again.failures.insert(0, Failure("(file)", "crash", "tensorflow", why, crash))
+            again.seconds = round(time.monotonic() - started, 1)
+            return again
     if code != 0 and not result.failures:  # died before or outside any test (import error, timeout)
-        category, why = classify(stderr.splitlines()[0] if stderr.startswith("timeout") else stderr)
+        if crashed:  # a Python traceback under a native crash names modules, not the cause
+            category, why = "unclassified", "native crash: " + _crash_line(stderr, code)
+        else:
+            first = stderr.splitlines()[0] if timed_out else stderr
+            category, why = classify(first)
         result.errors += 1
         result.failures.append(Failure("(file)", "error", category, why, _first_line(stderr)))
     return result
+
+
+def _crash_line(stderr: str, code: int) -> str:
+    found = NATIVE_CRASH.search(stderr)
+    if found:
+        return found.group(0)
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return _first_line(stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
