@@ -27,10 +27,10 @@ TFMOT = "recipe:tensorflow-model-optimization@0.8.1+tfmac.1"
 
 # (--platform, Python) -> (recipe label, TensorFlow, tensorflow-metal or None)
 CASES: dict[tuple[str, str], tuple[str, str, str | None]] = {
-    ("macos-arm64", "3.12"): ("tfmac.6", "2.18.1", "1.2.0"),
-    ("macos-arm64", "3.13"): ("tfmac.7", "2.20.0", None),
-    ("manylinux2014_aarch64", "3.12"): ("tfmac.6", "2.18.1", None),
-    ("manylinux_2_28_aarch64", "3.10"): ("tfmac.6", "2.18.1", None),
+    ("macos-arm64", "3.12"): ("tfmac.9", "2.18.1", "1.2.0"),
+    ("macos-arm64", "3.13"): ("tfmac.10", "2.20.0", None),
+    ("manylinux2014_aarch64", "3.12"): ("tfmac.9", "2.18.1", None),
+    ("manylinux_2_28_aarch64", "3.10"): ("tfmac.9", "2.18.1", None),
 }
 
 

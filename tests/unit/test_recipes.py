@@ -20,10 +20,10 @@ def test_tflite_model_maker_recipe_is_shipped_and_found_by_any_spelling() -> Non
     assert "tflite-model-maker" in recipes.names()
     recipe = recipes.find("TFLite_Model.Maker")
     assert recipe is not None
-    assert recipe.version == "0.4.3+tfmac.5"
-    assert recipe.requirement == "tflite-model-maker==0.4.3+tfmac.5"
-    assert recipe.id == "recipe:tflite-model-maker@0.4.3+tfmac.5"
-    assert Version(recipe.version).local == "tfmac.5"
+    assert recipe.version == "0.4.3+tfmac.8"
+    assert recipe.requirement == "tflite-model-maker==0.4.3+tfmac.8"
+    assert recipe.id == "recipe:tflite-model-maker@0.4.3+tfmac.8"
+    assert Version(recipe.version).local == "tfmac.8"
 
 
 def test_unknown_project_has_no_recipe() -> None:
@@ -54,7 +54,7 @@ def test_targets_pair_the_same_tensorflow_on_mac_and_linux() -> None:
     assert recipe.target("macos-arm64", "3.13") is None
     assert recipe.target("windows-x86_64") is None
     assert recipe.requirements_for("macos-arm64", "3.9") == (
-        "tflite-model-maker==0.4.3+tfmac.5",
+        "tflite-model-maker==0.4.3+tfmac.8",
         "tensorflow==2.15.1",
         "tensorflow-metal==1.1.0",
         "tensorflowjs==4.22.0",
@@ -84,7 +84,7 @@ def test_recipe_drops_what_has_no_arm64_wheel() -> None:
 def test_to_json_is_plain_json() -> None:
     recipe = recipes.get("tflite-model-maker")
     data = json.loads(json.dumps(recipe.to_json()))
-    assert data["version"] == "0.4.3+tfmac.5"
+    assert data["version"] == "0.4.3+tfmac.8"
     assert data["targets"][0]["platform"] == "macos-arm64"
     assert "text" not in data["patches"][0]  # the diff text stays out of plans
 

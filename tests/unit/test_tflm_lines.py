@@ -37,9 +37,9 @@ def _tf_minor(recipe_line) -> Version:
 def test_lines_are_the_default_then_tf218_then_tf220() -> None:
     ids = [r.id for r in recipes.lines(NAME)]
     assert ids == [
-        "recipe:tflite-model-maker@0.4.3+tfmac.5",
-        "recipe:tflite-model-maker@0.4.3+tfmac.6",
-        "recipe:tflite-model-maker@0.4.3+tfmac.7",
+        "recipe:tflite-model-maker@0.4.3+tfmac.8",
+        "recipe:tflite-model-maker@0.4.3+tfmac.9",
+        "recipe:tflite-model-maker@0.4.3+tfmac.10",
     ]
     assert [str(_tf_minor(r)) for r in recipes.lines(NAME)] == ["2.15", "2.18", "2.20"]
     assert len({r.sha256 for r in recipes.lines(NAME)}) == 1  # one upstream wheel patched three ways
@@ -48,16 +48,16 @@ def test_lines_are_the_default_then_tf218_then_tf220() -> None:
 @pytest.mark.parametrize(
     ("platform", "python", "label", "added"),
     [
-        ("macos-arm64", "3.9", "tfmac.5", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
-        ("macos-arm64", "3.11", "tfmac.5", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
-        ("macos-arm64", "3.12", "tfmac.6", ["tensorflow==2.18.1", "tensorflow-metal==1.2.0"]),
-        ("macos-arm64", "3.13", "tfmac.7", ["tensorflow==2.20.0"]),
-        ("manylinux2014_x86_64", "3.11", "tfmac.5", ["tensorflow==2.15.1"]),
-        ("manylinux2014_x86_64", "3.12", "tfmac.6", ["tensorflow==2.18.1"]),
-        ("manylinux2014_x86_64", "3.13", "tfmac.7", ["tensorflow==2.20.0"]),
-        ("manylinux2014_aarch64", "3.10", "tfmac.6", ["tensorflow==2.18.1"]),
-        ("manylinux_2_28_aarch64", "3.11", "tfmac.6", ["tensorflow==2.18.1"]),
-        ("manylinux_2_28_aarch64", "3.12", "tfmac.6", ["tensorflow==2.18.1"]),
+        ("macos-arm64", "3.9", "tfmac.8", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
+        ("macos-arm64", "3.11", "tfmac.8", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
+        ("macos-arm64", "3.12", "tfmac.9", ["tensorflow==2.18.1", "tensorflow-metal==1.2.0"]),
+        ("macos-arm64", "3.13", "tfmac.10", ["tensorflow==2.20.0"]),
+        ("manylinux2014_x86_64", "3.11", "tfmac.8", ["tensorflow==2.15.1"]),
+        ("manylinux2014_x86_64", "3.12", "tfmac.9", ["tensorflow==2.18.1"]),
+        ("manylinux2014_x86_64", "3.13", "tfmac.10", ["tensorflow==2.20.0"]),
+        ("manylinux2014_aarch64", "3.10", "tfmac.9", ["tensorflow==2.18.1"]),
+        ("manylinux_2_28_aarch64", "3.11", "tfmac.9", ["tensorflow==2.18.1"]),
+        ("manylinux_2_28_aarch64", "3.12", "tfmac.9", ["tensorflow==2.18.1"]),
     ],
 )
 def test_each_platform_and_python_gets_its_line(platform: str, python: str, label: str, added: list[str]) -> None:
