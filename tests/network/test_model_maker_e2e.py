@@ -393,6 +393,41 @@ def test_disabled_parts_say_why_only_when_used(installed: Installed) -> None:
         assert installed.recipe.disabled[0].module == "tflite_model_maker.searcher"
 
 
+# Model Maker's COCO evaluation (what an object detector's evaluate(), and its training with
+# validation data, run): two images, their ground truth, and detections that match it exactly or
+# are shifted off it. Rows as update_state takes them: ground truth [y1, x1, y2, x2, is_crowd,
+# area, class], detections [image_id, x, y, width, height, score, class].
+COCO_EVAL = """
+import json, numpy as np
+from tensorflow_examples.lite.model_maker.third_party.efficientdet import coco_metric
+gt = np.array([[[10, 10, 50, 60, 0, 0, 1], [20, 70, 90, 120, 0, 0, 2]],
+               [[5, 5, 40, 40, 0, 0, 1], [-1, -1, -1, -1, -1, -1, -1]]], dtype=np.float32)
+def detections(shift):
+    out = []
+    for i, rows in enumerate(gt):
+        out.append([[i + 1, x1 + shift, y1, x2 - x1, y2 - y1, 0.9, c]
+                    for y1, x1, y2, x2, _, _, c in rows if c > 0] + [[-1] * 7])
+    return np.array([np.array(d[:2], dtype=np.float32) for d in out])
+aps = []
+for shift in (0, 30):
+    metric = coco_metric.EvaluationMetric(label_map={1: "a", 2: "b"})
+    metric.update_state(gt, detections(shift))
+    aps.append(float(metric.result()[0]))
+print("AP:" + json.dumps(aps))
+"""
+
+
+@pytest.mark.slow
+def test_object_detector_coco_evaluation_runs(installed: Installed) -> None:
+    """pycocotools comes with every tflite-model-maker line (upstream does not declare it)."""
+    if installed.recipe.name != "tflite-model-maker":
+        pytest.skip("tflite-model-maker's EfficientDet evaluation")
+    result = helpers.check(_py(installed, COCO_EVAL))
+    line = next(x for x in result.stdout.splitlines() if x.startswith("AP:"))
+    exact, shifted = json.loads(line[3:])
+    assert exact == pytest.approx(1.0) and 0 <= shifted < 0.5, (exact, shifted)
+
+
 @pytest.mark.slow
 def test_train_evaluate_export_text_classifier(installed: Installed, tmp_path: Path) -> None:
     script = TRAIN_SCRIPTS[installed.recipe.name]
