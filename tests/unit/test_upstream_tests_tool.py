@@ -109,10 +109,7 @@ def _run(tool, core: Path, tmp_path: Path, rel: str):
 def test_a_onednn_crash_is_tensorflows_and_the_file_counts_from_a_rerun_with_onednn_off(
     core: Path, tmp_path: Path
 ):
-    tool = _tool()
-    env = tool._env(core, tmp_path, None, allow_network=False)
-    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
-    result = tool.run_file(sys.executable, core, "task/onednn_test.py", tmp_path / "w", env, 60)
+    result = _run(_tool(), core, tmp_path, "task/onednn_test.py")
     assert (result.tests, result.passed, result.errors) == (2, 1, 1)
     crash, coco = result.failures
     assert crash.category == "tensorflow" and crash.kind == "crash"
@@ -141,9 +138,7 @@ def test_a_native_crash_outside_onednn_is_unclassified_not_a_keras_mixup(
     core: Path, tmp_path: Path
 ):
     tool = _tool()
-    env = tool._env(core, tmp_path, None, allow_network=False)
-    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
-    result = tool.run_file(sys.executable, core, "task/segv_test.py", tmp_path / "w", env, 60)
+    result = _run(tool, core, tmp_path, "task/segv_test.py")
     [failure] = result.failures
     # its Python traceback names tf_keras, which alone would read as the Keras mix-up
     assert failure.category == "unclassified"
@@ -155,9 +150,7 @@ def test_the_summary_does_not_count_tensorflows_crash_against_the_install(
     core: Path, tmp_path: Path, capsys
 ):
     tool = _tool()
-    env = tool._env(core, tmp_path, None, allow_network=False)
-    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
-    result = tool.run_file(sys.executable, core, "task/onednn_test.py", tmp_path / "w", env, 60)
+    result = _run(tool, core, tmp_path, "task/onednn_test.py")
     assert tool._summary([result], "x", tmp_path / "r.json") == 0
     assert "tensorflow 1" in capsys.readouterr().out
 
