@@ -22,8 +22,9 @@ Each failure is classified: `install` (a module the install lacks, a feature the
 out, two Keras mixed), `environment` (network, the pillow of the test helper, the source tree's
 layout, a timeout), `upstream` (a module the published package does not declare), `tensorflow`
 (the process died natively inside TensorFlow and did not when the file was run again with
-TF_ENABLE_ONEDNN_OPTS=0, whose tests then count) or `unclassified` (read it). Exit codes: 0 no failure caused by the install and none unclassified;
-1 some; 2 bad input (message on stderr, no traceback).
+TF_ENABLE_ONEDNN_OPTS=0, whose tests then count) or `unclassified` (read it). Exit codes: 0 no
+failure caused by the install and none unclassified; 1 some; 2 bad input (message on stderr, no
+traceback).
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ class BadInput(Exception):
 @dataclass
 class Failure:
     test: str
-    kind: str  # failure | error
+    kind: str  # failure | error | crash (the file's process died; see run_file)
     category: str  # install | environment | upstream | tensorflow | unclassified
     why: str
     message: str
