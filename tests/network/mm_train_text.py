@@ -6,8 +6,8 @@ Run inside the venv that pip-tfmac's tflite-model-maker recipe installed:
 
 It writes a small generated CSV (two classes told apart by their words), trains the
 AverageWordVec classifier from scratch (its embedding is learned, nothing comes from a model
-hub), evaluates it, exports model.tflite with metadata (the path that used tflite-support and
-now uses mediapipe's port of the metadata library), reads the metadata back, runs the .tflite
+hub), evaluates it, exports model.tflite with metadata (tflite-support's metadata library on the
+Linux searcher line, mediapipe's port of it on the others), reads the metadata back, runs the .tflite
 model once, and prints one JSON line (prefixed RESULT:) for the test to check.
 """
 
@@ -102,7 +102,10 @@ def main(workdir: str) -> dict[str, object]:
     model.export(export_dir=export_dir)
     tflite_path = os.path.join(export_dir, "model.tflite")
 
-    from mediapipe.tasks.python.metadata import metadata as md
+    try:  # the Linux x86_64 py3.9-3.11 line keeps tflite-support's own metadata library
+        from tflite_support import metadata as md
+    except ImportError:  # every other line: mediapipe's port of it
+        from mediapipe.tasks.python.metadata import metadata as md
 
     displayer = md.MetadataDisplayer.with_model_file(tflite_path)
     metadata = json.loads(displayer.get_metadata_json())

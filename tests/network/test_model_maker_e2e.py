@@ -1,17 +1,19 @@
 """Model Maker through its recipes, for real: build, resolve for the Mac, install, train.
 
-For each case (recipe, Python): tflite-model-maker on 3.11 (TF 2.15 line), 3.12 (TF 2.18 line) and
-3.13 (TF 2.20 line), mediapipe-model-maker on 3.11; the recipe line is the one the planner picks for
-Linux x86_64 and that Python:
+For each case (recipe, Python): tflite-model-maker on 3.11 (the Linux searcher line, TF 2.13, with
+scann and tflite-support), 3.12 (TF 2.18 line) and 3.13 (TF 2.20 line), mediapipe-model-maker on
+3.11; the recipe line is the one the planner picks for Linux x86_64 and that Python:
 - The original wheel is fetched from the index (`pip download`), checked against the recipe's
   sha256 and patched by pip_tfmac.wheelhouse.patching; the recipe's sdist-only dependencies are pre-built
   with `pip wheel --no-deps`. Together they form a local wheelhouse (find-links).
 - The wheelhouse plus the recipe's macOS arm64 TensorFlow line resolves for macOS arm64 with
-  plain pip (`--platform` tags of macOS 11-14, each Python the recipe claims).
+  plain pip (`--platform` tags of macOS 11-14); where the Linux line has no Mac target (the
+  searcher line), the line the planner picks for the Mac is built and resolved instead.
 - In a fresh venv of that Python on this machine, `pip-tfmac install NAME` installs the package
   through the recipe's Linux line (the same TensorFlow as on the Mac, the same patched wheel);
   every module the recipe lists imports, after which tf.keras, tf.compat.v2.keras and
-  tf.optimizers are one Keras; what it disables says why only when used, and a script trains,
+  tf.optimizers are one Keras; what it disables says why only when used (where the line keeps the
+  searcher, a script builds, exports and queries a ScaNN image searcher instead), and a script trains,
   evaluates and exports a text classifier with metadata, then reads the metadata back. For
   tflite-model-maker the same venv also exports to TF.js (ExportFormat.TFJS) through the patched
   tensorflowjs the line brings: the set keeps the line's TensorFlow and one Keras as tf.keras, and
@@ -40,10 +42,11 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 import helpers
-from pip_tfmac.core import recipes as recipe_model
 from pip_tfmac import recipes
+from pip_tfmac.core import recipes as recipe_model
 from pip_tfmac.wheelhouse import patching
 from pip_tfmac.wheelhouse import wheelfile as wheels
 
@@ -66,12 +69,18 @@ CASES = [
 ]
 
 
-def line_for(name: str, python: str) -> recipe_model.Recipe:
-    """The recipe line the planner takes for Linux x86_64 and this Python."""
+def line_for(name: str, python: str, platform: str = "linux-x86_64") -> recipe_model.Recipe:
+    """The recipe line the planner takes for this platform and Python."""
     for line in recipes.lines(name):
-        if line.target("linux-x86_64", python) is not None:
+        if line.target(platform, python) is not None:
             return line
-    raise AssertionError(f"no {name} recipe line for Linux x86_64 Python {python}")
+    raise AssertionError(f"no {name} recipe line for {platform} Python {python}")
+
+
+def keeps_searcher(recipe: recipe_model.Recipe) -> bool:
+    """The line keeps scann and tflite-support (Linux x86_64, Python 3.9-3.11)."""
+    return recipe.name == "tflite-model-maker" and not any(
+        d.module == "tflite_model_maker.searcher" for d in recipe.disabled)
 
 
 def dependency_recipes(recipe: recipe_model.Recipe, python: str,
@@ -118,7 +127,8 @@ class Wheelhouse:
     env: Mapping[str, str]
 
 
-def build_wheelhouse(recipe: recipe_model.Recipe, base: Path, python: str = "3.11") -> Wheelhouse:
+def build_wheelhouse(recipe: recipe_model.Recipe, base: Path, python: str = "3.11",
+                     platform: str = "linux-x86_64") -> Wheelhouse:
     """Original fetched by pip, patched by pip-tfmac, pre-built sdists beside it."""
     env = helpers.install_env(base)
     originals = base / "originals"
@@ -135,7 +145,7 @@ def build_wheelhouse(recipe: recipe_model.Recipe, base: Path, python: str = "3.1
     house = base / "wheelhouse"
     house.mkdir()
     (house / built.filename).write_bytes(built.data)
-    for dep in dependency_recipes(recipe, python).values():  # for PIP_TFMAC_E2E_VIA=pip, the Mac resolve
+    for dep in dependency_recipes(recipe, python, platform).values():  # for PIP_TFMAC_E2E_VIA=pip, the Mac resolve
         dep_spec = f"{dep.name}=={dep.upstream_version}"
         helpers.check(helpers.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                             "-d", str(originals), dep_spec], env))
@@ -203,9 +213,11 @@ def test_recipe_resolves_for_macos_arm64(
     wheelhouse: Wheelhouse, python: str, tmp_path: Path
 ) -> None:
     """Plain pip, macOS 14 arm64 tags: the patched wheel + the Mac TensorFlow line resolve."""
-    recipe = wheelhouse.recipe
     if wheelhouse.python != "3.11":
         pytest.skip("the 3.12/3.13 lines' Mac plans: tests/network/test_model_maker_lines.py")
+    recipe = line_for(wheelhouse.recipe.name, python, "macos-arm64")
+    if recipe is not wheelhouse.recipe:  # the Linux line has no Mac target: build the Mac's line
+        wheelhouse = build_wheelhouse(recipe, tmp_path / "mac", python, "macos-arm64")
     line = recipe.target("macos-arm64", python)
     assert line is not None
     argv = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"]
@@ -312,7 +324,12 @@ def test_installed_set_is_consistent_and_patched(installed: Installed) -> None:
     assert versions[installed.recipe.name] == installed.recipe.version
     for requirement in _pins(installed.recipe, installed.version):
         assert _holds(requirement, versions), (requirement, versions.get(Requirement(requirement).name))
-    assert "scann" not in versions and "tflite-support" not in versions
+    if keeps_searcher(installed.recipe):
+        edits = {e.name: e for e in installed.recipe.requirement_edits if e.name}
+        for name in ("scann", "tflite-support"):
+            assert _holds(edits[name].to[0], versions), (name, versions.get(name))
+    else:
+        assert "scann" not in versions and "tflite-support" not in versions
 
 
 @pytest.mark.slow
@@ -389,7 +406,7 @@ def test_disabled_parts_say_why_only_when_used(installed: Installed) -> None:
         assert "ImportError: " + disabled.message in result.stderr
         for need in disabled.needs:
             assert need in result.stderr
-    if installed.recipe.name == "tflite-model-maker":
+    if installed.recipe.name == "tflite-model-maker" and not keeps_searcher(installed.recipe):
         assert installed.recipe.disabled[0].module == "tflite_model_maker.searcher"
 
 
@@ -468,14 +485,18 @@ def test_text_classifier_exports_to_tfjs(installed: Installed, tmp_path: Path) -
     result = helpers.check(helpers.run([str(installed.python), str(HERE / "mm_export_tfjs.py"), str(work)],
                                 installed.env, timeout=1800))
     out = json.loads(next(x for x in result.stdout.splitlines() if x.startswith("RESULT:"))[7:])
-    tfjs = recipes.get("tensorflowjs")
+    tfjs = next(d for d in dependency_recipes(installed.recipe, installed.version).values()
+                if d.name == "tensorflowjs")  # 4.22.0, or 4.15.0 on the TF 2.13 searcher line
     versions = out["versions"]
     assert versions["tensorflowjs"] == tfjs.version and out["tensorflowjs"] == tfjs.upstream_version
     assert versions["tflite-model-maker"] == installed.recipe.version
     line = installed.recipe.target("linux-x86_64", installed.version)
     assert line is not None and f"tensorflow=={versions['tensorflow']}" in line.requirements
     minor = ".".join(versions["tensorflow"].split(".")[:2])
-    assert versions["tf-keras"].startswith(minor + ".")  # the converter's tf_keras, the TF minor
+    if Version(tfjs.upstream_version) >= Version("4.16"):
+        assert versions["tf-keras"].startswith(minor + ".")  # the converter's tf_keras, the TF minor
+    else:
+        assert versions["tf-keras"] is None  # 4.15.0 converts through tf.keras
     root = "keras" if _tf_minor(installed) < (2, 16) else "tf_keras"
     before, after_import, after_export = out["keras"]
     assert before == after_import == after_export and before[2] is True, out["keras"]
@@ -511,3 +532,23 @@ def test_text_classifier_exports_to_tfjs(installed: Installed, tmp_path: Path) -
         expected += size
     assert sum((folder / p).stat().st_size for p in shards) == expected
     assert out["max_abs_diff"] < 1e-5  # the TF.js model, loaded back, predicts what Keras predicts
+
+
+@pytest.mark.slow
+def test_searcher_builds_exports_and_queries_a_scann_index(installed: Installed, tmp_path: Path) -> None:
+    """Where the line keeps scann and tflite-support (Linux x86_64, 3.9-3.11): Model Maker's
+    ImageDataLoader embeds a folder of images with tflite-support's task library (which links
+    libusb-1.0: patch 0010 loads libusb-package's copy where the system has none, as here and in
+    CI), Searcher.create_from_data builds the ScaNN index, both export formats are written, and
+    tflite-support's ImageSearcher, reading the exported model, finds each image first."""
+    if not keeps_searcher(installed.recipe):
+        pytest.skip("this line disables the searcher (test_disabled_parts_say_why_only_when_used)")
+    work = tmp_path / "work"
+    result = helpers.check(helpers.run([str(installed.python), str(HERE / "mm_searcher.py"), str(work)],
+                                       installed.env, timeout=1800))
+    out = json.loads(next(x for x in result.stdout.splitlines() if x.startswith("RESULT:"))[7:])
+    assert out["loaded"] == 24 and out["embedding_size"] == 11  # 8 conv features + 3 mean colours
+    assert out["index_bytes"] > 0 and out["associated_files"] == ["on_device_scann_index.ldb"]
+    assert len(out["nearest"]) == 6
+    for image, neighbours in out["nearest"].items():
+        assert len(neighbours) == 5 and neighbours[0] == image[: -len(".png")], (image, neighbours)

@@ -16,8 +16,13 @@ from pip_tfmac.knowledge import load
 from pip_tfmac.core.plan import PlanOptions
 
 
+def _line_for(platform: str, python: str):
+    """The shipped tflite-model-maker line that has a target for this platform and Python."""
+    return next(r for r in recipes.lines("tflite-model-maker") if r.target(platform, python))
+
+
 def _two_lines():
-    base = recipes.get("tflite-model-maker")
+    base = _line_for("linux-x86_64", "3.11")
     newer = replace(
         base,
         label="tfmac.test2",
@@ -72,8 +77,8 @@ def _every_with(line):
 
 def test_a_project_a_line_adds_takes_its_recipe_once_even_when_the_user_names_it() -> None:
     tfjs = recipes.get("tensorflowjs")
-    line = _with_target_requirements(recipes.get("tflite-model-maker"), "tensorflowjs==4.22.0")
-    target = cross_target(["manylinux2014_x86_64"], "3.11")
+    line = _with_target_requirements(_line_for("linux-x86_64", "3.12"), "tensorflowjs==4.22.0")
+    target = cross_target(["manylinux2014_x86_64"], "3.12")
     for asked in (["tflite-model-maker"], ["tflite-model-maker", "tensorflowjs"], ["tensorflowjs", "tflite-model-maker"]):
         plan = plan_request([Request(t) for t in asked], target, load(), PlanOptions(), _every_with(line))
         assert not plan.errors and not plan.warnings, (asked, plan.errors, plan.warnings)
@@ -85,7 +90,7 @@ def test_a_project_a_line_adds_takes_its_recipe_once_even_when_the_user_names_it
 
 def test_a_line_pin_no_recipe_patches_is_passed_on_without_a_warning() -> None:
     """tf-keras has a recipe for 2.18.0 only; a line's `tf-keras~=2.15.0` is that line's choice."""
-    line = _with_target_requirements(recipes.get("tflite-model-maker"), "tf-keras~=2.15.0")
+    line = _with_target_requirements(_line_for("linux-x86_64", "3.11"), "tf-keras~=2.15.0")
     target = cross_target(["manylinux2014_x86_64"], "3.11")
     plan = plan_request([Request("tflite-model-maker")], target, load(), PlanOptions(), _every_with(line))
     assert "tf-keras~=2.15.0" in plan.requirements
@@ -100,7 +105,7 @@ def test_a_recipe_reached_through_another_line_applies_at_any_depth() -> None:
     """Model Maker's line pins tensorflowjs; a tensorflowjs line that pins tf-keras==2.18.0 gets
     the tf-keras dependency recipe too (each one once)."""
     tfjs = _with_target_requirements(recipes.get("tensorflowjs"), "tf-keras==2.18.0")
-    tflm = _with_target_requirements(recipes.lines("tflite-model-maker")[1], "tensorflowjs==4.22.0")
+    tflm = _with_target_requirements(_line_for("linux-x86_64", "3.12"), "tensorflowjs==4.22.0")
     every = [tfjs if r.id == tfjs.id else tflm if r.id == tflm.id else r for r in recipes.load_all()]
     target = cross_target(["manylinux2014_x86_64"], "3.12")
     plan = plan_request([Request("tflite-model-maker")], target, load(), PlanOptions(), every)

@@ -122,10 +122,10 @@ def test_a_python_outside_the_targets_is_refused_with_the_targets() -> None:
 
 def test_the_tensorflow_range_admits_every_model_maker_line() -> None:
     """Installed beside a Model Maker recipe line, tensorflowjs keeps that line's TensorFlow."""
-    recipe = _recipe()
     for name in ("tflite-model-maker", "mediapipe-model-maker"):
         for mm in recipes.lines(name):
             for target in mm.targets:
+                recipe = _tfjs_line_for(mm, target.platform)
                 for python in target.python:
                     ours = recipe.target(target.platform, python)
                     assert ours is not None, (mm.id, target.platform, python)
@@ -138,9 +138,14 @@ def test_the_tensorflow_range_admits_every_model_maker_line() -> None:
 def test_model_maker_and_tensorflowjs_plan_together() -> None:
     plan = _plan(["tflite-model-maker", "tensorflowjs"], "linux-x86_64", "3.11")
     assert not plan.errors, plan.errors
-    assert sorted(plan.recipes) == sorted([recipes.get("tflite-model-maker").id, _recipe().id])
-    assert "tensorflow==2.15.1" in plan.requirements
-    assert plan.requirements.count(_recipe().requirement) == 1
+    # Linux 3.9-3.11 is the TF 2.13 searcher line: the tensorflowjs the user names is the one
+    # the line pins (4.15.0, the TF 2.13 converter), applied once.
+    linux_311 = next(r for r in recipes.lines("tflite-model-maker") if r.target("linux-x86_64", "3.11"))
+    tfjs = _tfjs_line_for(linux_311, "linux-x86_64")
+    assert tfjs.upstream_version == "4.15.0" and tfjs.dependency_only
+    assert sorted(plan.recipes) == sorted([linux_311.id, tfjs.id])
+    assert "tensorflow==2.13.1" in plan.requirements
+    assert plan.requirements.count(tfjs.requirement) == 1 and _recipe().requirement not in plan.requirements
 
 
 # ------------------------------------------------------------------ brought by tflite-model-maker
@@ -154,8 +159,8 @@ MODEL_MAKER_CASES = [
 
 
 def test_every_model_maker_line_requires_the_patched_build_and_every_target_pins_it() -> None:
-    recipe = _recipe()
     for line in recipes.lines("tflite-model-maker"):
+        recipe = _tfjs_line_for(line, line.targets[0].platform)
         edits = [e for e in line.requirement_edits if e.name == "tensorflowjs"]
         assert [(e.action, e.to) for e in edits] == [("relax", (recipe.requirement,))], line.id
         for target in line.targets:
@@ -164,7 +169,7 @@ def test_every_model_maker_line_requires_the_patched_build_and_every_target_pins
                 assert recipe.target(target.platform, python) is not None, (line.id, target.platform, python)
         # The advice a lone `pip install tensorflowjs` gives is gone (it moves TensorFlow).
         assert not any("tensorflowjs" in f"{x.feature} {x.detail}" for x in line.limitations), line.id
-        patch = next(p.text for p in line.patches if p.file.startswith("patches/0001-"))
+        patch = next(p.text for p in line.patches if "tensorflowjs-only-for-tfjs-export" in p.file)
         added = "".join(x for x in patch.splitlines(keepends=True) if x.startswith("+"))
         assert "pip-tfmac install tflite-model-maker" in added and "pip install tensorflowjs'" not in added
 
@@ -174,10 +179,11 @@ def test_tflite_model_maker_alone_brings_the_patched_tensorflowjs(platform: str,
     plan = _plan(["tflite-model-maker"], platform, python)
     assert not plan.errors, plan.errors
     assert not any("excludes" in w or "tensorflowjs" in w for w in plan.warnings), plan.warnings
+    tfjs = _tfjs_line_for(recipes.by_id(line_id), platform)
     # The TF 2.20 line also pins tensorflow-model-optimization through its dependency-only recipe.
-    assert tuple(r for r in plan.recipes if "tensorflow-model-optimization" not in r) == (line_id, _recipe().id)
-    assert _recipe().requirement in plan.requirements
-    assert not any(r.startswith("tensorflowjs") and r != _recipe().requirement for r in plan.requirements)
+    assert tuple(r for r in plan.recipes if "tensorflow-model-optimization" not in r) == (line_id, tfjs.id)
+    assert tfjs.requirement in plan.requirements
+    assert not any(r.startswith("tensorflowjs") and r != tfjs.requirement for r in plan.requirements)
     line = recipes.by_id(line_id).target(platform, python)
     assert line is not None
     tf = next(r for r in line.requirements if r.startswith("tensorflow=="))
@@ -197,11 +203,24 @@ def test_the_converters_tf_keras_follows_each_lines_tensorflow_minor() -> None:
             named = [Requirement(r) for r in target.requirements if r.startswith("tf-keras")]
             named += [Requirement(t) for e in line.requirement_edits if e.action == "add" for t in e.to
                       if t.startswith("tf-keras")]
+            if _tfjs_line_for(line, target.platform).upstream_version == "4.15.0":
+                # TF 2.13 (no tf-keras release exists for it): the converter uses tf.keras.
+                assert not named and minor == "2.13", (line.id, named)
+                continue
             assert named, (line.id, target.platform)
             for req in named:
                 assert req.specifier.contains(f"{minor}.0") or req.specifier.contains(f"{minor}.1"), (line.id, str(req))
                 major, mn = minor.split(".")
                 assert not req.specifier.contains(f"{major}.{int(mn) + 1}.0"), (line.id, str(req))
+
+
+def _tfjs_line_for(model_maker_line, platform: str):
+    """The tensorflowjs recipe line a Model Maker line's pin takes (4.22.0; 4.15.0 on TF 2.13)."""
+    target = next(t for t in model_maker_line.targets if t.platform == platform)
+    pins = [Requirement(r) for r in target.requirements if Requirement(r).name == "tensorflowjs"]
+    if not pins:
+        return _recipe()
+    return next(r for r in recipes.lines("tensorflowjs") if pins[0].specifier.contains(r.upstream_version))
 
 
 def _tensorflow_spec(requirements: tuple[str, ...]) -> SpecifierSet:

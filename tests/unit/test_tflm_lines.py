@@ -18,6 +18,7 @@ NAME = "tflite-model-maker"
 KERAS_SWITCH = "patches/0005-keras-2-through-tf-keras.diff"
 TFMOT = "recipe:tensorflow-model-optimization@0.8.1+tfmac.1"
 TFJS = "recipe:tensorflowjs@4.22.0+tfmac.1"  # every line brings the patched tensorflowjs
+TFJS_TF213 = "recipe:tensorflowjs@4.15.0+tfmac.1"  # the TF 2.13 searcher line's converter
 
 
 def _plan(platform: str, python: str, no_metal: bool = False, names: tuple[str, ...] = (NAME,)):
@@ -34,15 +35,23 @@ def _tf_minor(recipe_line) -> Version:
     return Version(f"{v.major}.{v.minor}")
 
 
-def test_lines_are_the_default_then_tf218_then_tf220() -> None:
+def _line(label: str):
+    return next(r for r in recipes.lines(NAME) if r.label == label)
+
+
+def test_lines_are_the_default_then_tf213_linux_searcher_then_tf218_then_tf220() -> None:
     ids = [r.id for r in recipes.lines(NAME)]
     assert ids == [
         "recipe:tflite-model-maker@0.4.3+tfmac.8",
+        "recipe:tflite-model-maker@0.4.3+tfmac.11",
         "recipe:tflite-model-maker@0.4.3+tfmac.9",
         "recipe:tflite-model-maker@0.4.3+tfmac.10",
     ]
-    assert [str(_tf_minor(r)) for r in recipes.lines(NAME)] == ["2.15", "2.18", "2.20"]
-    assert len({r.sha256 for r in recipes.lines(NAME)}) == 1  # one upstream wheel patched three ways
+    assert [str(_tf_minor(r)) for r in recipes.lines(NAME)] == ["2.15", "2.13", "2.18", "2.20"]
+    assert len({r.sha256 for r in recipes.lines(NAME)}) == 1  # one upstream wheel patched four ways
+    # Each platform and Python has exactly one line (the first that has it would win silently).
+    seen = [(t.platform, py) for r in recipes.lines(NAME) for t in r.targets for py in t.python]
+    assert len(seen) == len(set(seen))
 
 
 @pytest.mark.parametrize(
@@ -52,7 +61,8 @@ def test_lines_are_the_default_then_tf218_then_tf220() -> None:
         ("macos-arm64", "3.11", "tfmac.8", ["tensorflow==2.15.1", "tensorflow-metal==1.1.0"]),
         ("macos-arm64", "3.12", "tfmac.9", ["tensorflow==2.18.1", "tensorflow-metal==1.2.0"]),
         ("macos-arm64", "3.13", "tfmac.10", ["tensorflow==2.20.0"]),
-        ("manylinux2014_x86_64", "3.11", "tfmac.8", ["tensorflow==2.15.1"]),
+        ("manylinux2014_x86_64", "3.9", "tfmac.11", ["tensorflow==2.13.1"]),
+        ("manylinux_2_28_x86_64", "3.11", "tfmac.11", ["tensorflow==2.13.1"]),
         ("manylinux2014_x86_64", "3.12", "tfmac.9", ["tensorflow==2.18.1"]),
         ("manylinux2014_x86_64", "3.13", "tfmac.10", ["tensorflow==2.20.0"]),
         ("manylinux2014_aarch64", "3.10", "tfmac.9", ["tensorflow==2.18.1"]),
@@ -63,7 +73,8 @@ def test_lines_are_the_default_then_tf218_then_tf220() -> None:
 def test_each_platform_and_python_gets_its_line(platform: str, python: str, label: str, added: list[str]) -> None:
     plan = _plan(platform, python)
     assert not plan.errors, plan.errors
-    assert plan.recipes == (f"recipe:{NAME}@0.4.3+{label}",) + ((TFMOT,) if python == "3.13" else ()) + (TFJS,)
+    tfjs = TFJS_TF213 if label == "tfmac.11" else TFJS
+    assert plan.recipes == (f"recipe:{NAME}@0.4.3+{label}",) + ((TFMOT,) if python == "3.13" else ()) + (tfjs,)
     assert f"{NAME}==0.4.3+{label}" in plan.requirements
     tf_family = sorted(r for r in plan.requirements if r.startswith(("tensorflow==", "tensorflow-metal")))
     assert tf_family == sorted(added)
@@ -131,7 +142,7 @@ def test_python_313_installs_the_tfmot_recipe_not_a_stand_in() -> None:
     for line in recipes.lines(NAME):
         assert "tensorflow-model-optimization" not in {s.name for s in line.standins}
         assert not any(d.module.startswith("tensorflow_model_optimization") for d in line.disabled)
-    tf220 = recipes.lines(NAME)[2]
+    tf220 = _line("tfmac.10")
     edits = {e.name for e in tf220.requirement_edits if e.name}
     assert "tensorflow-model-optimization" not in edits  # Model Maker's own >=0.5 admits 0.8.1
     for target in tf220.targets:
@@ -147,10 +158,21 @@ def test_python_313_with_mediapipe_model_maker_plans_one_tfmot(platform: str) ->
     assert TFMOT in plan.recipes and not any("standin" in r for r in plan.recipes)
 
 
-def test_searcher_disabled_on_every_line() -> None:
+def test_searcher_disabled_on_every_line_but_the_linux_one_with_scann_and_tflite_support() -> None:
     for line in recipes.lines(NAME):
-        assert "tflite_model_maker.searcher" in [d.module for d in line.disabled]
         assert "tflite_model_maker.searcher" in line.check_imports
+        edits = {e.name: e for e in line.requirement_edits if e.name}
+        keeps = edits["scann"].action == "relax" and edits["tflite-support"].action == "relax"
+        disabled = "tflite_model_maker.searcher" in [d.module for d in line.disabled]
+        assert keeps != disabled, line.id
+        if keeps:
+            # Only Linux x86_64 targets, only Pythons both projects have wheels for.
+            assert {t.platform for t in line.targets} == {"linux-x86_64"}
+            assert {py for t in line.targets for py in t.python} <= {"3.9", "3.10", "3.11"}
+            # Their task library links libusb-1.0.so.0: the line brings a copy and loads it.
+            assert any(Requirement(t).name == "libusb-package" for e in line.requirement_edits for t in e.to)
+            assert "patches/0010-libusb-from-libusb-package.diff" in [p.file for p in line.patches]
+            assert {"scann", "tensorflow_lite_support.python.task.vision.image_embedder"} <= set(line.check_imports)
 
 
 def test_newer_manylinux_tag_also_takes_older_wheels() -> None:

@@ -107,7 +107,8 @@ def recipe_platform(target: Target) -> Optional[str]:
     return None
 
 def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequence["Recipe"],
-                   options: PlanOptions) -> tuple[list[Request], Draft, list[str]]:
+                   options: PlanOptions, prefer: Optional[dict[str, str]] = None,
+                   ) -> tuple[list[Request], Draft, list[str]]:
     """Swap a recipe package for its patched build and add the TensorFlow line it runs on.
 
     A project may have several recipe lines (another upstream release or TensorFlow line for
@@ -115,8 +116,12 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
     target line for this platform and Python is used. A requirement a line adds goes through the
     same choice (any recipe, dependency-only or not, e.g. tflite-model-maker's tensorflowjs), at
     any depth; each recipe is applied once, and a line's pin that no recipe patches (tf-keras
-    ~=2.15.0) is passed on without a warning.
+    ~=2.15.0) is passed on without a warning. When the user names a project that a chosen line
+    also pins to another of its recipe lines (`tensorflowjs` beside the TF 2.13 Model Maker line,
+    which pins tensorflowjs 4.15.0) and the user's request admits that release, the plan is made
+    again with the line's choice for the user's request too, so one build of the project is asked.
     """
+    prefer = prefer or {}
     by_name: dict[str, list["Recipe"]] = {}
     for recipe in recipes:
         by_name.setdefault(canonicalize_name(recipe.name), []).append(recipe)
@@ -130,10 +135,14 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
     # own, like tensorflowjs): they go through the same choice; what the user names never picks
     # a dependency_only recipe.
     queue = [(request, out) for request in requests]
+    chosen: dict[str, list[tuple[Recipe, bool, Requirement]]] = {}  # project -> (recipe, by user, req)
     for request, into in queue:
         req = request.requirement
         candidates = [r for r in by_name.get(canonicalize_name(req.name), [])
-                      if into is not out or not r.dependency_only] if req is not None else []
+                      if into is not out or not r.dependency_only or r.id == prefer.get(canonicalize_name(r.name))
+                      ] if req is not None else []
+        if req is not None and into is out and canonicalize_name(req.name) in prefer:
+            candidates.sort(key=lambda r: r.id != prefer[canonicalize_name(req.name)])
         if req is None or not candidates or request.constraint or not applies(req, target):
             into.append(request)
             continue
@@ -161,6 +170,7 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
             ))
             continue
         recipe, line = fitting[0]
+        chosen.setdefault(canonicalize_name(recipe.name), []).append((recipe, into is out, req))
         new = format_requirement(req, name=recipe.name, specifier=SpecifierSet(f"=={recipe.version}"))
         into.append(replace(request, text=new))
         if recipe.id in used:  # the user named it too, or two lines pin it: applied once
@@ -179,7 +189,25 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
         for disabled in recipe.disabled:
             draft.actions.append(Action("disable", recipe.name, disabled.module, "unavailable",
                                         f"{disabled.message} (needs {', '.join(disabled.needs)})", disabled.source))
+    line_choice = _line_choice_for_user_requests(chosen)
+    if line_choice and any(prefer.get(k) != v for k, v in line_choice.items()):
+        return _apply_recipes(requests, target, recipes, options, {**prefer, **line_choice})
     return _once(added + out), draft, used
+
+
+def _line_choice_for_user_requests(chosen: dict[str, list[tuple[Recipe, bool, Requirement]]]) -> dict[str, str]:
+    """Project -> the recipe a line pinned, where the user's own request took another recipe of
+    that project but admits the line's release."""
+    out: dict[str, str] = {}
+    for name, picks in chosen.items():
+        by_user = [(r, req) for r, user, req in picks if user]
+        by_line = [r for r, user, _ in picks if not user]
+        for pinned in by_line:
+            if any(r.id != pinned.id and (not req.specifier or req.specifier.contains(pinned.upstream_version, prereleases=True))
+                   for r, req in by_user):
+                out[name] = pinned.id
+                break
+    return out
 
 
 def _once(requests: Sequence[Request]) -> list[Request]:
