@@ -146,6 +146,10 @@ def test_model_maker_and_tensorflowjs_plan_together() -> None:
     assert sorted(plan.recipes) == sorted([linux_311.id, tfjs.id])
     assert "tensorflow==2.13.1" in plan.requirements
     assert plan.requirements.count(tfjs.requirement) == 1 and _recipe().requirement not in plan.requirements
+    # A pin that excludes the line's build is said up front (pip would refuse the pair).
+    pinned = _plan(["tflite-model-maker", "tensorflowjs==4.22.0"], "linux-x86_64", "3.11")
+    assert any("tensorflowjs==4.22.0 excludes 4.15.0" in w for w in pinned.warnings), pinned.warnings
+    assert not any("excludes" in w for w in plan.warnings), plan.warnings
 
 
 # ------------------------------------------------------------------ brought by tflite-model-maker

@@ -192,7 +192,23 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
     line_choice = _line_choice_for_user_requests(chosen)
     if line_choice and any(prefer.get(k) != v for k, v in line_choice.items()):
         return _apply_recipes(requests, target, recipes, options, {**prefer, **line_choice})
+    draft.warnings.extend(_user_pins_against_line_pins(chosen))
     return _once(added + out), draft, used
+
+
+def _user_pins_against_line_pins(chosen: dict[str, list[tuple[Recipe, bool, Requirement]]]) -> list[str]:
+    """A user's request that excludes the build a chosen line pins: pip will refuse the pair."""
+    out = []
+    for picks in chosen.values():
+        for pinned, user, _ in picks:
+            if user:
+                continue
+            for other, by_user, req in picks:
+                if by_user and other.id != pinned.id:
+                    out.append(f"{req} excludes {pinned.upstream_version}, the {pinned.name} release the "
+                               f"pip-tfmac recipe line for this target pins ({pinned.requirement}); pip will "
+                               f"refuse the pair: drop the version from {req.name} or use another target")
+    return out
 
 
 def _line_choice_for_user_requests(chosen: dict[str, list[tuple[Recipe, bool, Requirement]]]) -> dict[str, str]:
