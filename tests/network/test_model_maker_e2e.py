@@ -10,7 +10,8 @@ scann and tflite-support), 3.12 (TF 2.18 line) and 3.13 (TF 2.20 line), mediapip
   plain pip (`--platform` tags of macOS 11-14); where the Linux line has no Mac target (the
   searcher line), the line the planner picks for the Mac is built and resolved instead.
 - In a fresh venv of that Python on this machine, `pip-tfmac install NAME` installs the package
-  through the recipe's Linux line (the same TensorFlow as on the Mac, the same patched wheel);
+  through the recipe's Linux line (on 3.12 and 3.13 the Mac's TensorFlow and patched wheel; on
+  3.11 the Linux searcher line);
   every module the recipe lists imports, after which tf.keras, tf.compat.v2.keras and
   tf.optimizers are one Keras; what it disables says why only when used (where the line keeps the
   searcher, a script builds, exports and queries a ScaNN image searcher instead), and a script trains,

@@ -189,41 +189,32 @@ def _apply_recipes(requests: Sequence[Request], target: Target, recipes: Sequenc
         for disabled in recipe.disabled:
             draft.actions.append(Action("disable", recipe.name, disabled.module, "unavailable",
                                         f"{disabled.message} (needs {', '.join(disabled.needs)})", disabled.source))
-    line_choice = _line_choice_for_user_requests(chosen)
+    line_choice, conflicts = _user_requests_against_line_pins(chosen)
     if line_choice and any(prefer.get(k) != v for k, v in line_choice.items()):
         return _apply_recipes(requests, target, recipes, options, {**prefer, **line_choice})
-    draft.warnings.extend(_user_pins_against_line_pins(chosen))
+    draft.warnings.extend(conflicts)
     return _once(added + out), draft, used
 
 
-def _user_pins_against_line_pins(chosen: dict[str, list[tuple[Recipe, bool, Requirement]]]) -> list[str]:
-    """A user's request that excludes the build a chosen line pins: pip will refuse the pair."""
-    out = []
-    for picks in chosen.values():
-        for pinned, user, _ in picks:
-            if user:
-                continue
-            for other, by_user, req in picks:
-                if by_user and other.id != pinned.id:
-                    out.append(f"{req} excludes {pinned.upstream_version}, the {pinned.name} release the "
-                               f"pip-tfmac recipe line for this target pins ({pinned.requirement}); pip will "
-                               f"refuse the pair: drop the version from {req.name} or use another target")
-    return out
-
-
-def _line_choice_for_user_requests(chosen: dict[str, list[tuple[Recipe, bool, Requirement]]]) -> dict[str, str]:
-    """Project -> the recipe a line pinned, where the user's own request took another recipe of
-    that project but admits the line's release."""
-    out: dict[str, str] = {}
+def _user_requests_against_line_pins(
+    chosen: dict[str, list[tuple[Recipe, bool, Requirement]]],
+) -> tuple[dict[str, str], list[str]]:
+    """Where the user's request took another recipe of a project than a chosen line pins:
+    project -> the line's recipe when the request admits its release (planned again with it),
+    and a warning when it does not (pip will refuse the pair)."""
+    choice: dict[str, str] = {}
+    conflicts: list[str] = []
     for name, picks in chosen.items():
-        by_user = [(r, req) for r, user, req in picks if user]
-        by_line = [r for r, user, _ in picks if not user]
-        for pinned in by_line:
-            if any(r.id != pinned.id and (not req.specifier or req.specifier.contains(pinned.upstream_version, prereleases=True))
-                   for r, req in by_user):
-                out[name] = pinned.id
-                break
-    return out
+        for pinned in (r for r, by_user, _ in picks if not by_user):
+            for other, req in ((r, q) for r, by_user, q in picks if by_user and r.id != pinned.id):
+                if not req.specifier or req.specifier.contains(pinned.upstream_version, prereleases=True):
+                    choice.setdefault(name, pinned.id)
+                else:
+                    conflicts.append(
+                        f"{req} excludes {pinned.upstream_version}, the {pinned.name} release the "
+                        f"pip-tfmac recipe line for this target pins ({pinned.requirement}); pip will "
+                        f"refuse the pair: drop the version from {req.name} or use another target")
+    return choice, conflicts
 
 
 def _once(requests: Sequence[Request]) -> list[Request]:
